@@ -1,0 +1,3 @@
+module github.com/llmeter-go/llmeter
+
+go 1.26

@@ -1,0 +1,315 @@
+package llmeter
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// bytesMarker is the key LLMeter uses to store binary data in JSON.
+const bytesMarker = "__llmeter_bytes__"
+
+// MarshalJSONValue encodes v the way LLMeter's serializer does: []byte as
+// {"__llmeter_bytes__": "<base64>"}, times as UTC timestamps, map keys
+// sorted, no HTML escaping. It is what every file this package writes uses.
+func MarshalJSONValue(v any) ([]byte, error) { return appendValue(nil, v, true) }
+
+// AppendRequestJSON appends v as a request body: like MarshalJSONValue, but
+// []byte values are plain base64 strings (as encoding/json writes them),
+// since an API does not know LLMeter's marker.
+func AppendRequestJSON(b []byte, v any) ([]byte, error) { return appendValue(b, v, false) }
+
+func appendValue(b []byte, v any, marker bool) ([]byte, error) {
+	var err error
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendString(b, x), nil
+	case json.Number:
+		if x == "" {
+			return append(b, '0'), nil
+		}
+		return append(b, x...), nil
+	case float64:
+		return appendFloat(b, x)
+	case float32:
+		return appendFloat(b, float64(x))
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(b, x, 10), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case []byte:
+		if !marker {
+			b = append(b, '"')
+			b = base64.StdEncoding.AppendEncode(b, x)
+			return append(b, '"'), nil
+		}
+		b = append(b, `{"`+bytesMarker+`": "`...)
+		b = base64.StdEncoding.AppendEncode(b, x)
+		return append(b, `"}`...), nil
+	case time.Time:
+		b = append(b, '"')
+		b = AppendTimestamp(b, x)
+		return append(b, '"'), nil
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = appendString(b, k)
+			b = append(b, ": "...)
+			if b, err = appendValue(b, x[k], marker); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			if b, err = appendValue(b, e, marker); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case []string:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = appendString(b, e)
+		}
+		return append(b, ']'), nil
+	case []map[string]any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			if b, err = appendValue(b, e, marker); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case json.RawMessage:
+		return append(b, x...), nil
+	case *Stats:
+		return x.appendJSON(b, "", "")
+	default:
+		// Anything else: encoding/json, without HTML escaping.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return nil, err
+		}
+		return append(b, bytes.TrimRight(buf.Bytes(), "\n")...), nil
+	}
+}
+
+// appendFloat writes a float so that Python reads it back as a float:
+// shortest round-trip digits, and a ".0" on whole numbers.
+func appendFloat(b []byte, f float64) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("unsupported float value %v", f)
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		return strconv.AppendFloat(b, f, 'e', -1, 64), nil
+	}
+	n := len(b)
+	b = strconv.AppendFloat(b, f, 'f', -1, 64)
+	if bytes.IndexByte(b[n:], '.') < 0 {
+		b = append(b, ".0"...)
+	}
+	return b, nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string: UTF-8 kept, control characters,
+// quotes and backslashes escaped, invalid UTF-8 replaced by U+FFFD.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func appendStringOrNull(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendString(b, s)
+}
+
+func appendOptString(b []byte, s *string) []byte {
+	if s == nil {
+		return append(b, "null"...)
+	}
+	return appendString(b, *s)
+}
+
+func appendOptFloat(b []byte, f *float64) []byte {
+	if f == nil || math.IsNaN(*f) || math.IsInf(*f, 0) {
+		return append(b, "null"...)
+	}
+	b, _ = appendFloat(b, *f)
+	return b
+}
+
+func appendOptInt(b []byte, n *int) []byte {
+	if n == nil {
+		return append(b, "null"...)
+	}
+	return strconv.AppendInt(b, int64(*n), 10)
+}
+
+// DecodeJSON decodes one JSON value keeping numbers exact (json.Number) and
+// turning objects whose only key is "__llmeter_bytes__" into []byte.
+func DecodeJSON(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("unexpected data after the JSON value")
+	}
+	return restoreBytes(v)
+}
+
+func restoreBytes(v any) (any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		if len(x) == 1 {
+			if s, ok := x[bytesMarker].(string); ok {
+				data, err := base64.StdEncoding.DecodeString(s)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", bytesMarker, err)
+				}
+				return data, nil
+			}
+		}
+		for k, e := range x {
+			r, err := restoreBytes(e)
+			if err != nil {
+				return nil, err
+			}
+			x[k] = r
+		}
+	case []any:
+		for i, e := range x {
+			r, err := restoreBytes(e)
+			if err != nil {
+				return nil, err
+			}
+			x[i] = r
+		}
+	}
+	return v, nil
+}
+
+// DeepCopy returns a copy of a JSON value that shares no maps or slices with
+// v ([]byte values are shared: they are treated as immutable).
+func DeepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = DeepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = DeepCopy(e)
+		}
+		return s
+	default:
+		return v
+	}
+}
+
+// CopyPayload returns a deep copy of p.
+func CopyPayload(p Payload) Payload {
+	if p == nil {
+		return nil
+	}
+	return DeepCopy(p).(map[string]any)
+}
+
+// writeIndented writes v as LLMeter writes summary/stats/config files:
+// 4-space indentation.
+func indentJSON(compact []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, compact, "", "    "); err != nil {
+		return nil, err
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
