@@ -1,0 +1,54 @@
+// Package sim is a simulated OpenAI-compatible LLM server. It is the ground
+// truth for llmeter's demos, tests and load-generator benchmarks: every
+// response follows a deterministic latency model, so a client's measurements
+// can be compared with what the server intended ([Config.Truth]).
+//
+// The server implements the Chat Completions API (POST /v1/chat/completions;
+// any path ending in /chat/completions is accepted), both non-streaming and
+// streaming (server-sent events in OpenAI's wire format, including
+// stream_options.include_usage).
+//
+// # Latency model
+//
+// For a request with P prompt tokens (whitespace-separated words over all
+// message text) and N output tokens, the handler follows an absolute schedule
+// measured from t0, the moment it starts serving the request (after any wait
+// for a free slot when [Config.Capacity] is set):
+//
+//	TTFT      = Config.TTFT + P*Config.PrefillPerToken
+//	token i   at t0 + TTFT + i*Config.ITL   (i = 0 .. N-1)
+//	TTLT      = TTFT + (N-1)*Config.ITL
+//
+// A streaming response sends the role-only chunk at once (as real servers
+// do), each content chunk at its scheduled time, and the finish chunk, the
+// optional usage chunk and "data: [DONE]" together with the last token. A
+// non-streaming response is sent whole at TTLT. Data due at the same instant is
+// coalesced into one write; data is flushed before every wait. Waits use one
+// reusable timer per request; on Linux the last stretch of a wait is slept
+// with nanosleep, because Go's runtime timers can fire up to a millisecond
+// late on an idle machine; with nanosleep, events typically land within
+// 0.1-0.2 ms of their schedule. At most 256 goroutines sleep this way at once
+// (each holds an OS thread); further waits use timers alone.
+//
+// N is min(max_completion_tokens or max_tokens when positive, sampled length),
+// where the sampled length is [Config.OutputTokens], or uniform in
+// [OutputTokens*(1-OutputJitter), OutputTokens*(1+OutputJitter)] (at least 1).
+// The text is N words from a fixed list, each followed by a space, so a
+// whitespace tokenizer counts exactly N tokens.
+//
+// # Randomness and failures
+//
+// All randomness (lengths, injected failures, completion ids) comes from a
+// PCG generator seeded with [Config.Seed] and the index of the request, so the
+// same seed and the same request order give the same outputs. A fraction
+// [Config.ErrorRate] of requests fail with one of [Config.ErrorKinds]: an
+// immediate HTTP 429 or 500 with an OpenAI-style JSON error body, or a
+// connection dropped in the middle of the response.
+//
+// # Use
+//
+// [Start] runs a server in-process for tests (an [httptest.Server] on
+// 127.0.0.1); [ListenAndServe] serves on an address until a context is done;
+// [Server] is an [http.Handler] for embedding elsewhere. [Server.Stats]
+// reports request counters.
+package sim
