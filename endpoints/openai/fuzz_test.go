@@ -1,0 +1,206 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/llmeter-go/llmeter"
+)
+
+// FuzzStreamParse feeds arbitrary bytes as the SSE body of a streaming
+// response through llmeter.Invoke (over an in-memory transport) and checks
+// the response's invariants. llmeter.Invoke turns a panic into an error of
+// class "other", which no parse path produces otherwise.
+func FuzzStreamParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "stream_*.txt"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("data: [DONE]"))
+	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: [DONE]\n\n"))
+	f.Add([]byte("data: {\"error\":null,\"choices\":null,\"usage\":{}}\n\ndata:[DONE]\n\n"))
+	f.Add([]byte("\xef\xbb\xbfdata: 1\r\r"))
+	f.Add([]byte("event: error\ndata: {\"message\":\"boom\"}\n\n"))
+
+	base, err := NewChatEndpoint(ChatConfig{ModelID: testModel, BaseURL: "http://127.0.0.1:1/v1", Stream: true})
+	if err != nil {
+		f.Fatal(err)
+	}
+	payload := llmeter.Payload{"messages": []any{map[string]any{"role": "user", "content": "hi"}}}
+
+	f.Fuzz(func(t *testing.T, body []byte) {
+		// Each call gets its own transport: the fuzzer runs in parallel.
+		ep := *base
+		ep.client = &http.Client{Transport: &memTransport{status: http.StatusOK,
+			contentType: "text/event-stream", body: body}}
+		got := llmeter.Invoke(context.Background(), &ep, payload)
+
+		if got.ErrorClass == llmeter.ErrorClassOther {
+			t.Fatalf("unexpected error class %q: %s", got.ErrorClass, got.Error)
+		}
+		if got.Error == "" && !bytes.Contains(body, []byte("[DONE]")) {
+			t.Errorf("no error for a body without [DONE]")
+		}
+		if got.Error == "" && got.TimeToLastToken == nil {
+			t.Errorf("TimeToLastToken: got nil on success, want set")
+		}
+		hasText := got.ResponseText != nil
+		if hasText != (got.TimeToFirstToken != nil) || hasText != (len(got.ChunkOffsets) > 0) {
+			t.Errorf("text set %v, TTFT set %v, %d chunks: want all or none", hasText,
+				got.TimeToFirstToken != nil, len(got.ChunkOffsets))
+		}
+		if hasText && *got.ResponseText == "" {
+			t.Errorf("ResponseText: got empty, want nil or text")
+		}
+		if got.TimeToFirstToken != nil && got.TimeToLastToken != nil && *got.TimeToFirstToken > *got.TimeToLastToken {
+			t.Errorf("TTFT %v > TTLT %v", *got.TimeToFirstToken, *got.TimeToLastToken)
+		}
+		if got.ID == "" {
+			t.Errorf("ID: got empty")
+		}
+		if got.Error != "" && !strings.HasPrefix(got.Error, "openai: ") && !strings.HasPrefix(got.Error, "protocol error: ") &&
+			got.ErrorClass != llmeter.ErrorClassAPI {
+			t.Errorf("Error %q (class %q): want an openai: or protocol error: prefix", got.Error, got.ErrorClass)
+		}
+	})
+}
+
+// FuzzCompletionParse does the same for non-streaming JSON bodies.
+func FuzzCompletionParse(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"text":"b"}]}}]}`))
+	f.Add([]byte(`{"choices":[{"message":{"content":7}}]}`))
+	base, err := NewChatEndpoint(ChatConfig{ModelID: testModel, BaseURL: "http://127.0.0.1:1/v1"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	payload := llmeter.Payload{"messages": []any{map[string]any{"role": "user", "content": "hi"}}}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ep := *base
+		ep.client = &http.Client{Transport: &memTransport{status: http.StatusOK,
+			contentType: "application/json", body: body}}
+		got := llmeter.Invoke(context.Background(), &ep, payload)
+		if got.ErrorClass == llmeter.ErrorClassOther {
+			t.Fatalf("unexpected error class %q: %s", got.ErrorClass, got.Error)
+		}
+		if got.TimeToFirstToken != nil {
+			t.Errorf("TimeToFirstToken: got %v, want nil", *got.TimeToFirstToken)
+		}
+		if got.TimeToLastToken == nil {
+			t.Errorf("TimeToLastToken: got nil, want set (the body was received)")
+		}
+	})
+}
+
+// checkFastChunk decodes data with the fast path and, when it accepts it,
+// with encoding/json, and reports any difference.
+func checkFastChunk(t *testing.T, data []byte) (handled bool) {
+	t.Helper()
+	var f fastChunk
+	if !f.decode(data) {
+		return false
+	}
+	var c chunkWithID
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatalf("fast path accepted %q, encoding/json: %v", data, err)
+	}
+	if c.ID != string(f.id) {
+		t.Errorf("%q: id: got %q, want %q", data, f.id, c.ID)
+	}
+	if c.Choices[0].Index != f.index {
+		t.Errorf("%q: index: got %d, want %d", data, f.index, c.Choices[0].Index)
+	}
+	if c.Choices[0].Delta.Content != string(f.content) {
+		t.Errorf("%q: content: got %q, want %q", data, f.content, c.Choices[0].Delta.Content)
+	}
+	if c.Usage != nil || hasValue(c.Error) {
+		t.Errorf("%q: fast path accepted a chunk with usage %v or error %s", data, c.Usage, c.Error)
+	}
+	return true
+}
+
+// fastChunkSeeds are chunks meant to trip the fast path.
+var fastChunkSeeds = []string{
+	`{"id":"a","choices":[{"index":0,"delta":{"content":"x"}}]}`,
+	`{"choices":[{"delta":{"content":"line\nbreak \"quoted\" \\ \/ \b\f\r\t"}}]}`,
+	`{"choices":[{"delta":{"content":"\u00e9\u4e2d\ud83d\ude00 \ud83d \ude00x \ud83d\u0041 \ud83d\n"}}]}`,
+	`{"choices":[{"delta":{"content":"raw é 中 😀"}}]}`,
+	"{\"choices\":[{\"delta\":{\"content\":\"bad \xff utf8 \xe4\xb8\"}}]}",
+	`{"ID":"a","choices":[]}`, `{"id":"a","Choices":[{"delta":{"content":"x"}}]}`,
+	`{"choices":[{"Delta":{"content":"x"}}]}`, `{"choices":[{"delta":{"CONTENT":"x"}}]}`,
+	`{"choices":[{"delta":{"content":"a","content":"b"}}]}`, `{"id":"a","id":"b"}`,
+	`{"choices":[{"delta":{"content":"a"}}],"choices":[{"index":1}]}`,
+	`{"\u0069d":"a"}`, "{\"\u212aey\":1,\"choices\":[{\"delta\":{\"content\":\"k\"}}]}",
+	`{"choices":[{"index":1,"delta":{"content":"one"}},{"index":0,"delta":{"content":"zero"}}]}`,
+	`{"choices":[{"index":-0,"delta":{}}]}`, `{"choices":[{"index":1.0}]}`, `{"choices":[{"index":1e0}]}`,
+	`{"choices":[{"index":12345678901234567890}]}`, `{"choices":[{"index":"0"}]}`,
+	`{"choices":[null,{"delta":{"content":"x"}}]}`, `{"choices":null,"usage":null,"error":null,"id":null}`,
+	`{"choices":[{"delta":null,"index":null}]}`, `{"choices":[{"delta":{"content":null}}]}`,
+	`{"choices":[{"delta":{"content":5}}]}`, `{"choices":[{"delta":"x"}]}`, `{"choices":{"0":1}}`,
+	`{"choices":[[1,2]]}`, `{"usage":{"prompt_tokens":1}}`, `{"error":{"message":"m"}}`, `{"error":"m"}`,
+	` { "id" : "s" , "choices" : [ { "delta" : { "content" : "sp" } , "x" : [ {"a":[1,{"b":"}"}]} ] } ] } `,
+	`{"x":{"content":"no"},"y":["choices",{"delta":{"content":"no"}}],"choices":[{"delta":{"content":"yes"}}]}`,
+	`{"z":-1.5e+10,"t":true,"f":false,"n":null,"s":"\"}","choices":[]}`,
+	`[]`, `null`, `"x"`, `1`, `{}`, `{"id":"a"`, `{"choices":[{"delta":{"content":"x"}}]} x`, ``,
+}
+
+func TestFastChunk(t *testing.T) {
+	for _, s := range fastChunkSeeds {
+		checkFastChunk(t, []byte(s))
+	}
+	// Every chunk of the testdata streams without usage or error goes
+	// through the fast path.
+	files, _ := filepath.Glob(filepath.Join("testdata", "stream_*.txt"))
+	n := 0
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(strings.ReplaceAll(string(b), "\r", ""), "\n") {
+			data, ok := strings.CutPrefix(line, "data: ")
+			if !ok || data == "[DONE]" || !json.Valid([]byte(data)) {
+				continue
+			}
+			var c chunkWithID
+			_ = json.Unmarshal([]byte(data), &c)
+			if c.Usage != nil || hasValue(c.Error) {
+				continue
+			}
+			if !checkFastChunk(t, []byte(data)) {
+				t.Errorf("%s: fast path declined %s", name, data)
+			}
+			n++
+		}
+	}
+	if n < 50 {
+		t.Errorf("fast path checked on %d testdata chunks, want at least 50", n)
+	}
+}
+
+// FuzzFastChunk compares the fast chunk decoder with encoding/json.
+func FuzzFastChunk(f *testing.F) {
+	for _, s := range fastChunkSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkFastChunk(t, data)
+	})
+}

@@ -1,0 +1,283 @@
+// Command llmbench measures llmeter's load generator against the simulator,
+// side by side with a minimal reference client (see package
+// internal/bench). It starts the simulator in a child process so that the
+// server does not share the measured client's runtime.
+//
+//	go run ./internal/cmd/llmbench accuracy    # TTFT/TTLT error at 1, 16, 128, 512 clients
+//	go run ./internal/cmd/llmbench throughput  # requests/s at 64 and 256 clients, zero delay
+//	go run ./internal/cmd/llmbench memory      # bytes per in-flight request at 2,000 clients
+//	go run ./internal/cmd/llmbench lowmem      # peak RSS of a 1,000,000-request low_memory run
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/llmeter-go/llmeter/internal/bench"
+	"github.com/llmeter-go/llmeter/sim"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: llmbench accuracy|throughput|memory|lowmem [flags]")
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if path := os.Getenv("LLMBENCH_CPUPROFILE"); path != "" && os.Args[1] != "serve" {
+		f, err := os.Create(path)
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(ctx, os.Args[2:])
+	case "accuracy":
+		err = accuracy(ctx, os.Args[2:])
+	case "throughput":
+		err = throughput(ctx, os.Args[2:])
+	case "memory":
+		err = memory(ctx, os.Args[2:])
+	case "lowmem":
+		err = lowmem(ctx, os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown scenario %q", os.Args[1])
+	}
+	if err != nil {
+		stop()
+		pprof.StopCPUProfile()
+		fmt.Fprintln(os.Stderr, "llmbench:", err)
+		os.Exit(1)
+	}
+}
+
+// serve runs the simulator (the child process) and prints its address.
+func serve(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	ttft := fs.Duration("ttft", 0, "time to first token")
+	itl := fs.Duration("itl", 0, "inter-token latency")
+	tokens := fs.Int("tokens", 16, "output tokens")
+	_ = fs.Parse(args)
+	cfg := sim.Config{TTFT: *ttft, ITL: *itl, OutputTokens: *tokens}
+	return sim.ListenAndServe(ctx, "127.0.0.1:0", cfg, func(a net.Addr) {
+		fmt.Println(a.String())
+	})
+}
+
+// startSim starts `llmbench serve` as a child process and returns the base URL.
+func startSim(ctx context.Context, ttft, itl time.Duration, tokens int) (string, func(), error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	cmd := exec.CommandContext(ctx, self, "serve", "-ttft", ttft.String(), "-itl", itl.String(), "-tokens", strconv.Itoa(tokens))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		cancel()
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		cancel()
+		return "", nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cancel()
+		return "", nil, fmt.Errorf("simulator did not start: %w", err)
+	}
+	stopFn := func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			cancel()
+			<-done
+		}
+		cancel()
+	}
+	return "http://" + strings.TrimSpace(line) + "/v1", stopFn, nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/1e6) }
+
+func accuracy(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("accuracy", flag.ExitOnError)
+	clientList := fs.String("clients", "1,16,128,512", "client counts")
+	rounds := fs.Int("requests", 0, "requests per client (default: about 200 samples, at least 8 per client)")
+	_ = fs.Parse(args)
+	const ttft, itl, tokens = 100 * time.Millisecond, 10 * time.Millisecond, 32
+	truthTTFT, truthTTLT := ttft, ttft+time.Duration(tokens-1)*itl
+	url, stop, err := startSim(ctx, ttft, itl, tokens)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Printf("simulator: TTFT %v, %v per token, %d tokens => truth TTFT %v, TTLT %v (GOMAXPROCS=%d)\n",
+		ttft, itl, tokens, truthTTFT, truthTTLT, runtime.GOMAXPROCS(0))
+	fmt.Println("error = measured - truth, in ms")
+	fmt.Printf("%-8s %-10s %8s %10s %10s %10s %10s\n", "clients", "client", "samples", "TTFT p50", "TTFT p99", "TTLT p50", "TTLT p99")
+	for _, cs := range strings.Split(*clientList, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(cs))
+		if err != nil {
+			return err
+		}
+		n := *rounds
+		if n == 0 {
+			n = max(8, 200/c)
+		}
+		l := bench.Load{BaseURL: url, Clients: c, Requests: n, MaxTokens: tokens}
+		// Warm the connection pool, then alternate the two clients.
+		if _, err := bench.RunReference(ctx, bench.Load{BaseURL: url, Clients: c, Requests: 1, MaxTokens: 1}); err != nil {
+			return err
+		}
+		for _, which := range []string{"reference", "llmeter"} {
+			var out bench.Outcome
+			if which == "llmeter" {
+				out, err = bench.RunLLMeter(ctx, l)
+			} else {
+				out, err = bench.RunReference(ctx, l)
+			}
+			if err != nil {
+				return err
+			}
+			f, t, ok := bench.ErrorPercentiles(out.Samples, truthTTFT, truthTTLT)
+			fmt.Printf("%-8d %-10s %8d %10s %10s %10s %10s", c, which, ok, ms(f[0]), ms(f[1]), ms(t[0]), ms(t[1]))
+			if out.Errors > 0 {
+				fmt.Printf("  (%d errors)", out.Errors)
+			}
+			fmt.Println()
+		}
+	}
+	return nil
+}
+
+func throughput(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("throughput", flag.ExitOnError)
+	clientList := fs.String("clients", "64,256", "client counts")
+	dur := fs.Duration("duration", 10*time.Second, "duration of each measurement")
+	_ = fs.Parse(args)
+	url, stop, err := startSim(ctx, 0, 0, 16)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Printf("zero-delay simulator, 16 tokens per streamed response, %v per measurement, GOMAXPROCS=%d\n", *dur, runtime.GOMAXPROCS(0))
+	fmt.Printf("%-8s %-10s %10s %8s %8s\n", "clients", "client", "req/s", "errors", "ratio")
+	for _, cs := range strings.Split(*clientList, ",") {
+		c, err := strconv.Atoi(strings.TrimSpace(cs))
+		if err != nil {
+			return err
+		}
+		l := bench.Load{BaseURL: url, Clients: c, Duration: *dur, MaxTokens: 16}
+		ref, err := bench.RunReference(ctx, l)
+		if err != nil {
+			return err
+		}
+		ours, err := bench.RunLLMeter(ctx, l)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%-8d %-10s %10.0f %8d\n", c, "reference", ref.RPS(), ref.Errors)
+		fmt.Printf("%-8d %-10s %10.0f %8d %8.2f\n", c, "llmeter", ours.RPS(), ours.Errors, ours.RPS()/ref.RPS())
+	}
+	return nil
+}
+
+// memory measures the memory held per in-flight streaming request: 2,000
+// clients each wait on a slow first token while we read the runtime's
+// heap and stack use, and the process RSS.
+func memory(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("memory", flag.ExitOnError)
+	clients := fs.Int("clients", 2000, "clients (all in flight at once)")
+	_ = fs.Parse(args)
+	url, stop, err := startSim(ctx, 6*time.Second, 10*time.Millisecond, 16)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	runtime.GC()
+	before := memNow()
+	done := make(chan error, 1)
+	go func() {
+		_, err := bench.RunLLMeter(ctx, bench.Load{BaseURL: url, Clients: *clients, Requests: 1, MaxTokens: 16})
+		done <- err
+	}()
+	time.Sleep(4 * time.Second) // all clients have sent and wait for their first token
+	runtime.GC()
+	during := memNow()
+	if err := <-done; err != nil {
+		return err
+	}
+	per := func(a, b uint64) float64 { return float64(int64(b)-int64(a)) / float64(*clients) / 1024 }
+	fmt.Printf("%d requests in flight: heap in use +%.1f KiB, stacks +%.1f KiB, total Go memory +%.1f KiB, RSS +%.1f KiB per request\n",
+		*clients, per(before.heap, during.heap), per(before.stack, during.stack),
+		per(before.heap+before.stack, during.heap+during.stack), per(before.rss, during.rss))
+	return nil
+}
+
+type mem struct{ heap, stack, rss uint64 }
+
+func memNow() mem {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return mem{heap: ms.HeapInuse, stack: ms.StackInuse, rss: procStatus("VmRSS")}
+}
+
+// procStatus returns a /proc/self/status field in bytes (0 if unknown).
+func procStatus(field string) uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func lowmem(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("lowmem", flag.ExitOnError)
+	n := fs.Int("requests", 1_000_000, "total requests")
+	clients := fs.Int("clients", 64, "clients")
+	_ = fs.Parse(args)
+	url, stop, err := startSim(ctx, 0, 0, 16)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	dir, err := os.MkdirTemp("", "llmbench-lowmem-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	debug.FreeOSMemory()
+	out, err := bench.RunLLMeter(ctx, bench.Load{BaseURL: url, Clients: *clients, Requests: *n / *clients,
+		MaxTokens: 16, LowMemory: true, OutputPath: dir})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("low_memory run: %d requests (%d errors) in %.1f s (%.0f req/s), peak RSS %.1f MB\n",
+		out.Requests, out.Errors, out.Elapsed.Seconds(), out.RPS(), float64(procStatus("VmHWM"))/1e6)
+	return nil
+}
