@@ -127,6 +127,9 @@ func (r *Recorder) Text(s string) {
 	if s == "" {
 		return
 	}
+	if r.text.Cap() == 0 {
+		r.text.Grow(256)
+	}
 	r.text.WriteString(s)
 	r.visible()
 }
@@ -148,6 +151,9 @@ func (r *Recorder) visible() {
 	}
 	r.last, r.lastSet = now, true
 	if r.recordChunks {
+		if r.resp.ChunkOffsets == nil {
+			r.resp.ChunkOffsets = make([]time.Duration, 0, 32)
+		}
 		r.resp.ChunkOffsets = append(r.resp.ChunkOffsets, now)
 	}
 }
