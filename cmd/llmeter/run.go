@@ -1,0 +1,492 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/endpoints/openai"
+	"github.com/llmeter-go/llmeter/internal/progress"
+	"github.com/llmeter-go/llmeter/sim"
+)
+
+// Defaults of "llmeter run".
+const (
+	defaultPrompt    = "Tell me a story about a lighthouse keeper."
+	defaultMaxTokens = 256
+	defaultClients   = 4
+	defaultNRequests = 8
+	defaultOutputDir = "llmeter-runs"
+	defaultSimModel  = "sim-model"
+	envNoProgress    = "LLMETER_DISABLE_ALL_PROGRESS_BARS"
+)
+
+// The built-in simulator's default latency model (also llmeter simulate's).
+const (
+	defaultSimTTFT   = 200 * time.Millisecond
+	defaultSimITL    = 10 * time.Millisecond
+	defaultSimTokens = 64
+	defaultSimJitter = 0.5
+)
+
+// endpointOptions are the flags an endpoint type is built from.
+type endpointOptions struct {
+	BaseURL, Model, APIKey string
+	Headers                map[string]string
+	Stream                 bool
+	Clients                int
+}
+
+// endpointType is one value of --endpoint.
+type endpointType struct {
+	help       string
+	envBaseURL string // environment variable for the base URL
+	keyHint    string // how to give credentials, for error messages
+	// build returns the endpoint and the URL its requests go to.
+	build func(o endpointOptions) (llmeter.Endpoint, string, error)
+	// payload builds a request from a prompt.
+	payload func(prompt string, maxTokens int) (llmeter.Payload, error)
+}
+
+// endpointTypes are the values of --endpoint.
+var endpointTypes = map[string]endpointType{
+	"openai": {
+		help:       "OpenAI Chat Completions API (any OpenAI-compatible server)",
+		envBaseURL: openai.EnvBaseURL,
+		keyHint:    "--api-key / " + openai.EnvAPIKey,
+		build: func(o endpointOptions) (llmeter.Endpoint, string, error) {
+			ep, err := openai.NewChatEndpoint(openai.ChatConfig{
+				ModelID:    o.Model,
+				BaseURL:    o.BaseURL,
+				APIKey:     o.APIKey,
+				Headers:    o.Headers,
+				Stream:     o.Stream,
+				HTTPClient: openai.NewHTTPClient(o.Clients),
+			})
+			if err != nil {
+				return nil, "", err
+			}
+			return ep, ep.URL(), nil
+		},
+		payload: func(prompt string, maxTokens int) (llmeter.Payload, error) {
+			return openai.CreatePayload([]string{prompt}, maxTokens, nil)
+		},
+	},
+}
+
+func endpointNames() []string { return slices.Sorted(maps.Keys(endpointTypes)) }
+
+type runFlags struct {
+	endpoint, baseURL, model, apiKey string
+	headers                          []string
+	prompt                           string
+	maxTokens                        int
+	payload                          string
+	clients, nRequests               int
+	duration, timeout, grace         time.Duration
+	stream, noStream                 bool
+	output, runName, description     string
+	lowMemory, json, quiet           bool
+	simTTFT, simITL                  time.Duration
+	simTokens                        int
+}
+
+func newRunCmd(e *env) *cobra.Command {
+	f := &runFlags{}
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run a load test: N clients sending requests, one after the other",
+		Long: `Run one load test: --clients concurrent clients each send requests one after
+the other (closed loop), --n-requests each or for --duration, and every
+response is saved in a run folder (run_config.json, payload.jsonl,
+responses.jsonl, then summary.json and stats.json) that "llmeter report" and
+Python LLMeter's Result.load read.
+
+Without --base-url (and without OPENAI_BASE_URL), the run goes to the built-in
+simulator, started in this process (see "llmeter simulate"); --sim-ttft,
+--sim-itl and --sim-tokens set its latency model.
+
+While it runs, a progress bar and the live statistics are drawn on stderr when
+stderr is a terminal (not with --quiet or LLMETER_DISABLE_ALL_PROGRESS_BARS=1).
+At the end the statistics are printed on stdout (as JSON with --json).
+
+Ctrl-C (or SIGTERM) stops sending, waits up to --grace for the requests in
+flight, saves the folder marked "interrupted" and exits with code 130; a
+second Ctrl-C exits at once. The run also stops early, with an explanation,
+when its first responses all fail because the server cannot be reached or
+refuses the credentials.`,
+		Example: `  # Try it: 4 clients × 8 requests against the built-in simulator
+  llmeter run
+
+  # An OpenAI-compatible server, 8 clients for 30 seconds
+  llmeter run --base-url http://localhost:8000/v1 --model my-model --clients 8 --duration 30s
+
+  # OpenAI, key from OPENAI_API_KEY, your own payloads (one JSON request per line)
+  llmeter run --base-url https://api.openai.com/v1 --model gpt-4o-mini --payload prompts.jsonl
+
+  # Non-streaming, extra header, statistics as JSON for a script
+  llmeter run --base-url http://localhost:8000/v1 --model m --no-stream --header X-Team=search --json > stats.json`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error { return f.run(cmd, e) }),
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	fs.StringVar(&f.endpoint, "endpoint", "openai", "API type: "+strings.Join(endpointNames(), ", "))
+	fs.StringVar(&f.baseURL, "base-url", "", "API base URL, e.g. https://api.openai.com/v1 (default $OPENAI_BASE_URL; none: the built-in simulator)")
+	fs.StringVar(&f.model, "model", "", "model id (required with a base URL; default "+defaultSimModel+" for the simulator)")
+	fs.StringVar(&f.apiKey, "api-key", "", "API key (default $OPENAI_API_KEY)")
+	fs.StringArrayVar(&f.headers, "header", nil, "extra HTTP header `K=V` (repeatable)")
+	fs.StringVar(&f.prompt, "prompt", defaultPrompt, "prompt `text` of the request (exclusive with --payload)")
+	fs.IntVar(&f.maxTokens, "max-tokens", defaultMaxTokens, "max_tokens of the request built from --prompt")
+	fs.StringVar(&f.payload, "payload", "", "request bodies: a .json/.jsonl `file` or a folder of them")
+	fs.IntVar(&f.clients, "clients", defaultClients, "number of concurrent clients")
+	fs.IntVar(&f.nRequests, "n-requests", defaultNRequests, "requests per client (with --payload: default the number of payloads)")
+	fs.DurationVar(&f.duration, "duration", 0, "run for this long instead of --n-requests, e.g. 30s or 5m")
+	fs.DurationVar(&f.timeout, "timeout", llmeter.DefaultTimeout, "timeout of each request")
+	fs.DurationVar(&f.grace, "grace", llmeter.DefaultGracePeriod, "on Ctrl-C, how long requests in flight may still finish")
+	fs.BoolVar(&f.stream, "stream", true, "stream the responses (time to first token needs it)")
+	fs.BoolVar(&f.noStream, "no-stream", false, "do not stream the responses")
+	fs.StringVar(&f.output, "output", "", "run `folder` to write (default ./"+defaultOutputDir+"/<run name>); must not exist")
+	fs.StringVar(&f.runName, "run-name", "", "run name, the folder ./"+defaultOutputDir+"/<run name> (default the local time YYYYMMDD-HHMMSS)")
+	fs.StringVar(&f.description, "description", "", "run description, saved in the results")
+	fs.BoolVar(&f.lowMemory, "low-memory", false, "keep responses on disk only (the statistics are still exact)")
+	fs.BoolVar(&f.json, "json", false, "print the statistics as JSON on stdout, and nothing else")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress and no notes on stderr (errors and warnings still)")
+	fs.DurationVar(&f.simTTFT, "sim-ttft", defaultSimTTFT, "simulator: time to first token")
+	fs.DurationVar(&f.simITL, "sim-itl", defaultSimITL, "simulator: time between output tokens")
+	fs.IntVar(&f.simTokens, "sim-tokens", defaultSimTokens, "simulator: mean output tokens (±50%)")
+	cmd.MarkFlagFilename("payload", "json", "jsonl")
+	cmd.MarkFlagDirname("output")
+	cmd.RegisterFlagCompletionFunc("endpoint", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var out []string
+		for _, n := range endpointNames() {
+			out = append(out, n+"\t"+endpointTypes[n].help)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
+	return cmd
+}
+
+// runPlan is a validated command line.
+type runPlan struct {
+	spec        endpointType
+	baseURL     string // "" = the simulator
+	model       string
+	headers     map[string]string
+	parent      string // Runner.OutputPath
+	name        string // Runner.RunName; "" = generate
+	explicitDir bool
+}
+
+// check validates the flags that need no file or network; its errors are
+// usage errors.
+func (f *runFlags) check(cmd *cobra.Command, e *env) (*runPlan, error) {
+	changed := cmd.Flags().Changed
+	p := &runPlan{}
+	for _, pair := range [][2]string{{"prompt", "payload"}, {"n-requests", "duration"}, {"output", "run-name"}, {"stream", "no-stream"}} {
+		if changed(pair[0]) && changed(pair[1]) {
+			return nil, usageErrorf("give --%s or --%s, not both", pair[0], pair[1])
+		}
+	}
+	var ok bool
+	if p.spec, ok = endpointTypes[f.endpoint]; !ok {
+		return nil, usageErrorf("unknown --endpoint %q (known: %s)", f.endpoint, strings.Join(endpointNames(), ", "))
+	}
+	p.baseURL = f.baseURL
+	if p.baseURL == "" && p.spec.envBaseURL != "" {
+		p.baseURL = e.getenv(p.spec.envBaseURL)
+	}
+	p.model = f.model
+	if p.baseURL != "" {
+		if p.model == "" {
+			return nil, usageErrorf("--model is required with a base URL (--base-url or %s)", p.spec.envBaseURL)
+		}
+		for _, name := range []string{"sim-ttft", "sim-itl", "sim-tokens"} {
+			if changed(name) {
+				return nil, usageErrorf("--%s is for the built-in simulator, which runs only without a base URL", name)
+			}
+		}
+	} else if p.model == "" {
+		p.model = defaultSimModel
+	}
+	switch {
+	case f.clients < 1:
+		return nil, usageErrorf("--clients must be at least 1, got %d", f.clients)
+	case f.nRequests < 1 && changed("n-requests"):
+		return nil, usageErrorf("--n-requests must be at least 1, got %d", f.nRequests)
+	case f.duration < 0 || (f.duration == 0 && changed("duration")):
+		return nil, usageErrorf("--duration must be positive, got %v", f.duration)
+	case f.timeout <= 0:
+		return nil, usageErrorf("--timeout must be positive, got %v", f.timeout)
+	case f.grace < 0:
+		return nil, usageErrorf("--grace must not be negative, got %v", f.grace)
+	case f.maxTokens < 1:
+		return nil, usageErrorf("--max-tokens must be at least 1, got %d", f.maxTokens)
+	case f.simTTFT < 0 || f.simITL < 0:
+		return nil, usageErrorf("--sim-ttft and --sim-itl must not be negative")
+	case f.simTokens < 1:
+		return nil, usageErrorf("--sim-tokens must be at least 1, got %d", f.simTokens)
+	}
+	for _, h := range f.headers {
+		k, v, found := strings.Cut(h, "=")
+		if !found || strings.TrimSpace(k) == "" {
+			return nil, usageErrorf("--header %q: want K=V", h)
+		}
+		if p.headers == nil {
+			p.headers = map[string]string{}
+		}
+		p.headers[strings.TrimSpace(k)] = v
+	}
+	switch {
+	case f.output != "":
+		dir := filepath.Clean(f.output)
+		p.parent, p.name = filepath.Dir(dir), filepath.Base(dir)
+		if p.name == "." || p.name == ".." || p.name == string(filepath.Separator) {
+			return nil, usageErrorf("--output %q: give the run folder to create, e.g. results/run1", f.output)
+		}
+		p.explicitDir = true
+	case f.runName != "":
+		if strings.ContainsAny(f.runName, `/\`) || f.runName == "." || f.runName == ".." {
+			return nil, usageErrorf("--run-name %q: a name, not a path (use --output for a path)", f.runName)
+		}
+		p.parent, p.name = defaultOutputDir, f.runName
+		p.explicitDir = true
+	default:
+		p.parent = defaultOutputDir
+	}
+	if p.explicitDir {
+		// The Runner refuses it too, but only once everything is set up.
+		if dir := filepath.Join(p.parent, p.name); fileExists(dir) {
+			return nil, &exitError{code: exitFailure, err: existsError(dir)}
+		}
+	}
+	return p, nil
+}
+
+func (f *runFlags) run(cmd *cobra.Command, e *env) error {
+	plan, err := f.check(cmd, e)
+	if err != nil {
+		return err
+	}
+	var payloads []llmeter.Payload
+	if f.payload != "" {
+		if payloads, err = llmeter.LoadPayloads(f.payload); err != nil {
+			return err
+		}
+	} else {
+		p, err := plan.spec.payload(f.prompt, f.maxTokens)
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		payloads = []llmeter.Payload{p}
+	}
+
+	con := e.con
+	note := func(format string, a ...any) {
+		if !f.quiet {
+			con.Printf(format, a...)
+		}
+	}
+	baseURL := plan.baseURL
+	if baseURL == "" {
+		srv, _ := sim.Start(sim.Config{
+			TTFT:         f.simTTFT,
+			ITL:          f.simITL,
+			OutputTokens: f.simTokens,
+			OutputJitter: defaultSimJitter,
+			Model:        plan.model,
+		})
+		defer srv.Close()
+		baseURL = srv.URL + "/v1"
+		// Not a mere note: the results are not those of a real API.
+		con.Printf("No --base-url given: using the built-in simulator at %s (see `llmeter simulate`)\n", baseURL)
+	}
+	ep, url, err := plan.spec.build(endpointOptions{
+		BaseURL: baseURL, Model: plan.model, APIKey: f.apiKey, Headers: plan.headers,
+		Stream: f.stream && !f.noStream, Clients: f.clients,
+	})
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+
+	nRequests := f.nRequests
+	if f.duration > 0 || (f.payload != "" && !cmd.Flags().Changed("n-requests")) {
+		nRequests = 0 // time-bound, or one request per payload
+	}
+	planned := f.clients * nRequests
+	if nRequests == 0 && f.duration == 0 {
+		planned = f.clients * len(payloads)
+	}
+
+	// The run's context: canceled by the first Ctrl-C or by the early abort.
+	var dirMu sync.Mutex
+	runDir := ""
+	currentDir := func() string {
+		dirMu.Lock()
+		defer dirMu.Unlock()
+		return runDir
+	}
+	sigCtx, stop := notifyContext(cmd.Context(),
+		func(os.Signal) { con.Printf("Interrupted: stopping… (Ctrl-C again to exit at once)\n") },
+		func(os.Signal) {
+			if dir := currentDir(); dir != "" {
+				con.Printf("Exiting at once; the responses processed so far are in %s\n", filepath.Join(dir, llmeter.ResponsesFile))
+			}
+			e.exit(exitInterrupted)
+		})
+	defer stop()
+	ctx, cancel := context.WithCancelCause(sigCtx)
+	defer cancel(nil)
+
+	grace := f.grace
+	if grace == 0 {
+		grace = time.Nanosecond // the Runner's zero value means its default
+	}
+	runner := &llmeter.Runner{
+		Endpoint:       ep,
+		OutputPath:     plan.parent,
+		Clients:        f.clients,
+		NRequests:      nRequests,
+		RunDuration:    f.duration,
+		Payloads:       payloads,
+		RunDescription: f.description,
+		Timeout:        f.timeout,
+		GracePeriod:    grace,
+		LowMemory:      f.lowMemory,
+		Callbacks: []llmeter.Callback{&earlyAbort{
+			baseURL: baseURL, url: url, keyHint: plan.spec.keyHint,
+			need: min(abortLookahead, max(planned, 1)), cancel: cancel,
+		}},
+	}
+	if f.live(e) {
+		live := progress.NewRenderer(e.stderr)
+		con.setLive(live)
+		defer con.setLive(nil)
+		runner.OnProgress = func(p llmeter.Progress) {
+			width := e.width() - 1 // a line as wide as the terminal may wrap
+			if p.Final {
+				// Like LLMeter: the bar stays, the live statistics go.
+				live.Draw([]string{progress.Bar(p, width)})
+				live.Release()
+				con.setLive(nil)
+				return
+			}
+			if ctx.Err() != nil {
+				// Interrupted or aborted: nothing more is sent, though the
+				// Runner says so only once every client has returned.
+				p.Sending = false
+			}
+			live.Draw(progress.Lines(p, width))
+		}
+	}
+
+	// A generated name is the local time; if that folder exists (two runs
+	// in one second), the next free "-2", "-3"… is taken.
+	var res *llmeter.Result
+	base := plan.name
+	if base == "" {
+		base = time.Now().Format("20060102-150405")
+	}
+	for i := 1; ; i++ {
+		runner.RunName = base
+		if i > 1 {
+			runner.RunName = base + "-" + strconv.Itoa(i)
+		}
+		dirMu.Lock()
+		runDir = runner.RunDir()
+		dirMu.Unlock()
+		res, err = runner.Run(ctx)
+		if res == nil && errors.Is(err, llmeter.ErrRunExists) && !plan.explicitDir && i < 100 {
+			continue
+		}
+		break
+	}
+	dir := currentDir()
+	if res == nil {
+		if errors.Is(err, llmeter.ErrRunExists) {
+			return existsError(dir)
+		}
+		return err
+	}
+	saveErr := err
+
+	cause := context.Cause(ctx)
+	var abort *abortError
+	if errors.As(cause, &abort) {
+		first := "its first response"
+		if abort.n > 1 {
+			first = fmt.Sprintf("its first %d responses", abort.n)
+		}
+		return fmt.Errorf("%s\nThe run was stopped because %s failed this way; what it recorded is in %s (marked \"interrupted\")", abort.msg, first, dir)
+	}
+	st := res.Stats()
+	if f.json {
+		b, err := statsJSON(st)
+		if err != nil {
+			return err
+		}
+		e.stdout.Write(b)
+	} else {
+		writeSummary(e.stdout, st)
+	}
+	if saveErr != nil {
+		return saveErr
+	}
+	if res.TotalRequests > 0 {
+		if failed, _ := st.Float("failed_requests"); int(failed) == res.TotalRequests {
+			con.Printf("warning: all %d requests failed; the first error: %s\n", res.TotalRequests, firstError(res))
+		}
+	}
+	var intr *interruptError
+	if errors.As(cause, &intr) {
+		con.Printf("Run interrupted; partial results saved to %s\n", dir)
+		return &exitError{code: exitInterrupted}
+	}
+	if f.json {
+		note("Results saved to %s\n", dir)
+	} else {
+		fmt.Fprintf(e.stdout, "\nResults saved to %s\n", dir)
+	}
+	return nil
+}
+
+// live reports whether to draw the live progress display.
+func (f *runFlags) live(e *env) bool {
+	if f.quiet || !e.terminal() {
+		return false
+	}
+	if v, err := strconv.ParseBool(e.getenv(envNoProgress)); err == nil && v {
+		return false
+	}
+	return true
+}
+
+// firstError returns the error of the first failed response in memory.
+func firstError(res *llmeter.Result) string {
+	for _, r := range res.Responses {
+		if r.Failed() {
+			return r.Error
+		}
+	}
+	return "(see responses.jsonl)"
+}
+
+func existsError(dir string) error {
+	return fmt.Errorf("output folder %s already exists; choose another --output or --run-name", dir)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/llmeter-go/llmeter/sim"
+)
+
+type simulateFlags struct {
+	addr               string
+	ttft, prefill, itl time.Duration
+	tokens, capacity   int
+	jitter, errorRate  float64
+	errors             []string
+	noUsage            bool
+	seed               uint64
+	model              string
+}
+
+func newSimulateCmd(e *env) *cobra.Command {
+	f := &simulateFlags{}
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Serve a simulated OpenAI-compatible LLM API",
+		Long: `Serve a simulated LLM API (OpenAI Chat Completions: POST /v1/chat/completions,
+streaming or not) until Ctrl-C or SIGTERM, to try llmeter, to check what the
+client itself costs, or to test how a setup behaves with slow, limited or
+failing servers.
+
+Each response takes --ttft (+ --prefill-per-token for each prompt token) to
+its first token, then --itl per token; it has --tokens output tokens (spread
+by --jitter, capped by the request's max_tokens). --capacity limits how many
+requests are served at once (the others queue), and --error-rate makes that
+fraction of requests fail with one of --errors: 429, 500 or drop (the
+connection is cut mid-stream).`,
+		Example: `  # Serve on 127.0.0.1:8000, then run against it from another terminal
+  llmeter simulate
+  llmeter run --base-url http://127.0.0.1:8000/v1 --model sim-model
+
+  # A slow, saturated server: 4 requests at a time, 2% of them throttled
+  llmeter simulate --ttft 800ms --itl 40ms --capacity 4 --error-rate 0.02 --errors 429
+
+  # Any free port (the address is printed)
+  llmeter simulate --addr 127.0.0.1:0`,
+		Args: cobra.NoArgs,
+		RunE: runE(func(cmd *cobra.Command, _ []string) error { return f.run(cmd, e) }),
+	}
+	fs := cmd.Flags()
+	fs.SortFlags = false
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8000", "address to listen on (`host:port`; port 0 picks a free one)")
+	fs.DurationVar(&f.ttft, "ttft", defaultSimTTFT, "time to first token")
+	fs.DurationVar(&f.prefill, "prefill-per-token", 0, "added to the time to first token for each prompt token")
+	fs.DurationVar(&f.itl, "itl", defaultSimITL, "time between output tokens")
+	fs.IntVar(&f.tokens, "tokens", defaultSimTokens, "mean number of output tokens")
+	fs.Float64Var(&f.jitter, "jitter", defaultSimJitter, "spread of output lengths: uniform in tokens×(1±jitter)")
+	fs.IntVar(&f.capacity, "capacity", 0, "requests served at once, the others wait (0: unlimited)")
+	fs.Float64Var(&f.errorRate, "error-rate", 0, "fraction of requests that fail (0 to 1)")
+	fs.StringSliceVar(&f.errors, "errors", []string{"429", "500", "drop"}, "kinds of failure, drawn uniformly: 429, 500, drop")
+	fs.BoolVar(&f.noUsage, "no-usage", false, "never report token usage (clients must count tokens themselves)")
+	fs.Uint64Var(&f.seed, "seed", 0, "seed of all random draws (output lengths, failures)")
+	fs.StringVar(&f.model, "model", defaultSimModel, "model name in responses when the request names none")
+	cmd.RegisterFlagCompletionFunc("errors", cobra.FixedCompletions([]string{"429", "500", "drop"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func (f *simulateFlags) config() (sim.Config, error) {
+	cfg := sim.Config{
+		TTFT: f.ttft, PrefillPerToken: f.prefill, ITL: f.itl,
+		OutputTokens: f.tokens, OutputJitter: f.jitter, Capacity: f.capacity,
+		ErrorRate: f.errorRate, NoUsage: f.noUsage, Seed: f.seed, Model: f.model,
+	}
+	switch {
+	case f.ttft < 0 || f.prefill < 0 || f.itl < 0:
+		return cfg, usageErrorf("--ttft, --prefill-per-token and --itl must not be negative")
+	case f.tokens < 1:
+		return cfg, usageErrorf("--tokens must be at least 1, got %d", f.tokens)
+	case !(f.jitter >= 0 && f.jitter <= 1):
+		return cfg, usageErrorf("--jitter must be between 0 and 1, got %v", f.jitter)
+	case f.capacity < 0:
+		return cfg, usageErrorf("--capacity must not be negative, got %d", f.capacity)
+	case !(f.errorRate >= 0 && f.errorRate <= 1):
+		return cfg, usageErrorf("--error-rate must be between 0 and 1, got %v", f.errorRate)
+	}
+	for _, k := range f.errors {
+		switch kind := sim.ErrorKind(strings.TrimSpace(k)); kind {
+		case sim.Error429, sim.Error500, sim.ErrorDropMidStream:
+			cfg.ErrorKinds = append(cfg.ErrorKinds, kind)
+		default:
+			return cfg, usageErrorf("--errors: unknown kind %q (known: 429, 500, drop)", k)
+		}
+	}
+	return cfg, nil
+}
+
+func (f *simulateFlags) run(cmd *cobra.Command, e *env) error {
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	ctx, stop := notifyContext(cmd.Context(),
+		func(os.Signal) {
+			e.con.Printf("Stopping the simulator… (Ctrl-C again to exit at once)\n")
+		},
+		func(os.Signal) { e.exit(exitInterrupted) })
+	defer stop()
+	return sim.ListenAndServe(ctx, f.addr, cfg, func(a net.Addr) {
+		fmt.Fprintf(e.stdout, "Simulated OpenAI-compatible API listening on http://%s/v1\n", a)
+		fmt.Fprintf(e.stdout, "Run against it with: llmeter run --base-url http://%s/v1 --model %s\n", a, f.model)
+		fmt.Fprintf(e.stdout, "Press Ctrl-C to stop.\n")
+	})
+}
