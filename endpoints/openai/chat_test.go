@@ -341,7 +341,8 @@ func TestNewHTTPClient(t *testing.T) {
 				"want 90s, true, true, 65536", tr.IdleConnTimeout, tr.ForceAttemptHTTP2, tr.DisableCompression, tr.ReadBufferSize)
 		}
 	}
-	if sharedClient() != sharedClient() {
+	first, second := sharedClient(), sharedClient()
+	if first != second {
 		t.Errorf("sharedClient: got two clients, want one")
 	}
 }
