@@ -198,6 +198,7 @@ type execution struct {
 	sending  atomic.Bool
 	results  chan *InvocationResponse
 	start    time.Time
+	ctx      context.Context // the run's context: done = stop sending
 
 	beforeInvoke []BeforeInvokeCallback
 	afterInvoke  []AfterInvokeCallback
@@ -297,6 +298,7 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 	defer stopGrace()
 
 	startWall := time.Now().UTC()
+	x.ctx = ctx
 	x.start = time.Now()
 	x.sending.Store(true)
 	consumerDone := make(chan struct{})
@@ -480,7 +482,9 @@ func (x *execution) progress(final bool) Progress {
 		Duration: cfg.RunDuration,
 		InFlight: int(x.inflight.Load()),
 		Backlog:  len(x.results),
-		Sending:  x.sending.Load(),
+		// No request is sent once the run is canceled or its time is up,
+		// even while clients still wait for their last responses.
+		Sending:  x.sending.Load() && x.ctx.Err() == nil && (cfg.RunDuration == 0 || elapsed < cfg.RunDuration),
 		Final:    final,
 		Stats:    x.acc.stats(NewStats(), elapsed.Seconds()),
 	}

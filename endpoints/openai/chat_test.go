@@ -336,9 +336,9 @@ func TestNewHTTPClient(t *testing.T) {
 				tc.concurrency, tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost, tr.MaxIdleConns, tc.wantIdle)
 		}
 		if tr.IdleConnTimeout != 90*time.Second || !tr.ForceAttemptHTTP2 || !tr.DisableCompression ||
-			tr.ReadBufferSize != 64<<10 {
+			tr.ReadBufferSize != 0 {
 			t.Errorf("got IdleConnTimeout %v, ForceAttemptHTTP2 %v, DisableCompression %v, ReadBufferSize %d; "+
-				"want 90s, true, true, 65536", tr.IdleConnTimeout, tr.ForceAttemptHTTP2, tr.DisableCompression, tr.ReadBufferSize)
+				"want 90s, true, true, 0 (the default 4 KiB)", tr.IdleConnTimeout, tr.ForceAttemptHTTP2, tr.DisableCompression, tr.ReadBufferSize)
 		}
 	}
 	first, second := sharedClient(), sharedClient()

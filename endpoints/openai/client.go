@@ -21,7 +21,10 @@ const unlimitedIdle = 1 << 16
 // (MaxConnsPerHost = 0: a wait inside the transport would be measured as
 // server latency), closes idle connections after 90 s, attempts HTTP/2,
 // disables transparent gzip (so that streamed events are not buffered by a
-// decompressor) and reads through a 64 KiB buffer. The client has no
+// decompressor) and keeps the transport's default 4 KiB read buffer per
+// connection (the SSE reader buffers lines itself, and large reads bypass
+// bufio; a 64 KiB buffer would cost 60 KiB per idle connection at
+// thousands of clients). The client has no
 // Timeout: the Runner gives each request a context deadline.
 func NewHTTPClient(concurrency int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
@@ -35,7 +38,6 @@ func NewHTTPClient(concurrency int) *http.Client {
 	t.IdleConnTimeout = 90 * time.Second
 	t.ForceAttemptHTTP2 = true
 	t.DisableCompression = true
-	t.ReadBufferSize = 64 << 10
 	return &http.Client{Transport: t}
 }
 
