@@ -40,8 +40,9 @@ type Result struct {
 	contributed *Stats // stats added by callbacks
 }
 
-// summaryKeys are summary.json's keys, in order.
-var summaryKeys = []string{"total_requests", "clients", "n_requests", "total_test_time", "model_id", "output_path",
+// SummaryKeys are summary.json's keys (the Result fields LLMeter saves), in
+// order; LLMeter's loader accepts no others.
+var SummaryKeys = []string{"total_requests", "clients", "n_requests", "total_test_time", "model_id", "output_path",
 	"endpoint_name", "provider", "run_name", "run_description", "start_time", "first_request_time",
 	"last_request_time", "end_time"}
 

@@ -484,9 +484,9 @@ func (x *execution) progress(final bool) Progress {
 		Backlog:  len(x.results),
 		// No request is sent once the run is canceled or its time is up,
 		// even while clients still wait for their last responses.
-		Sending:  x.sending.Load() && x.ctx.Err() == nil && (cfg.RunDuration == 0 || elapsed < cfg.RunDuration),
-		Final:    final,
-		Stats:    x.acc.stats(NewStats(), elapsed.Seconds()),
+		Sending: x.sending.Load() && x.ctx.Err() == nil && (cfg.RunDuration == 0 || elapsed < cfg.RunDuration),
+		Final:   final,
+		Stats:   x.acc.stats(NewStats(), elapsed.Seconds()),
 	}
 	if cfg.RunDuration == 0 {
 		p.Total = cfg.Clients * cfg.NRequests

@@ -145,12 +145,12 @@ func TestRunnerWritesLLMeterRunFolder(t *testing.T) {
 		if got := readKeys(t, filepath.Join(dir, RunConfigFile)); !equalStrings(got, runConfigKeys) {
 			t.Errorf("run_config.json keys = %v, want %v", got, runConfigKeys)
 		}
-		if got := readKeys(t, filepath.Join(dir, SummaryFile)); !equalStrings(got, summaryKeys) {
-			t.Errorf("summary.json keys = %v, want %v", got, summaryKeys)
+		if got := readKeys(t, filepath.Join(dir, SummaryFile)); !equalStrings(got, SummaryKeys) {
+			t.Errorf("summary.json keys = %v, want %v", got, SummaryKeys)
 		}
 		statsKeys := readKeys(t, filepath.Join(dir, StatsFile))
-		if !equalStrings(statsKeys[:len(summaryKeys)], summaryKeys) {
-			t.Errorf("stats.json starts with %v, want the summary keys %v", statsKeys[:len(summaryKeys)], summaryKeys)
+		if !equalStrings(statsKeys[:len(SummaryKeys)], SummaryKeys) {
+			t.Errorf("stats.json starts with %v, want the summary keys %v", statsKeys[:len(SummaryKeys)], SummaryKeys)
 		}
 		have := map[string]bool{}
 		for _, k := range statsKeys {

@@ -37,9 +37,7 @@ func statsJSON(st *llmeter.Stats) ([]byte, error) {
 var infoKeys = map[string]bool{"interrupted": true}
 
 func init() {
-	for _, k := range []string{"total_requests", "clients", "n_requests", "total_test_time", "model_id", "output_path",
-		"endpoint_name", "provider", "run_name", "run_description", "start_time", "first_request_time",
-		"last_request_time", "end_time"} {
+	for _, k := range llmeter.SummaryKeys {
 		infoKeys[k] = true
 	}
 }
