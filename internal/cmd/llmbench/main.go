@@ -121,7 +121,8 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d)/1e6) }
 func accuracy(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("accuracy", flag.ExitOnError)
 	clientList := fs.String("clients", "1,16,128,512", "client counts")
-	rounds := fs.Int("requests", 0, "requests per client (default: about 200 samples, at least 8 per client)")
+	perClient := fs.Int("requests", 0, "requests per client per round (default: about 200 samples, at least 8 per client)")
+	rounds := fs.Int("rounds", 3, "rounds; the two clients alternate in each and their samples are pooled")
 	_ = fs.Parse(args)
 	const ttft, itl, tokens = 100 * time.Millisecond, 10 * time.Millisecond, 32
 	truthTTFT, truthTTLT := ttft, ttft+time.Duration(tokens-1)*itl
@@ -139,25 +140,34 @@ func accuracy(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		n := *rounds
+		n := *perClient
 		if n == 0 {
 			n = max(8, 200/c)
 		}
 		l := bench.Load{BaseURL: url, Clients: c, Requests: n, MaxTokens: tokens}
-		// Warm the connection pool, then alternate the two clients.
+		// Warm the connection pool, then alternate the two clients round by
+		// round, so that drifts of the machine's load hit both alike.
 		if _, err := bench.RunReference(ctx, bench.Load{BaseURL: url, Clients: c, Requests: 1, MaxTokens: 1}); err != nil {
 			return err
 		}
+		pooled := map[string]*bench.Outcome{"reference": {}, "llmeter": {}}
+		for range *rounds {
+			for _, which := range []string{"reference", "llmeter"} {
+				var out bench.Outcome
+				if which == "llmeter" {
+					out, err = bench.RunLLMeter(ctx, l)
+				} else {
+					out, err = bench.RunReference(ctx, l)
+				}
+				if err != nil {
+					return err
+				}
+				pooled[which].Samples = append(pooled[which].Samples, out.Samples...)
+				pooled[which].Errors += out.Errors
+			}
+		}
 		for _, which := range []string{"reference", "llmeter"} {
-			var out bench.Outcome
-			if which == "llmeter" {
-				out, err = bench.RunLLMeter(ctx, l)
-			} else {
-				out, err = bench.RunReference(ctx, l)
-			}
-			if err != nil {
-				return err
-			}
+			out := pooled[which]
 			f, t, ok := bench.ErrorPercentiles(out.Samples, truthTTFT, truthTTLT)
 			fmt.Printf("%-8d %-10s %8d %10s %10s %10s %10s", c, which, ok, ms(f[0]), ms(f[1]), ms(t[0]), ms(t[1]))
 			if out.Errors > 0 {
