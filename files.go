@@ -117,12 +117,11 @@ func appendSidecar(b []byte, r *InvocationResponse) []byte {
 		b = append(b, ", "...)
 		b = appendString(b, k)
 		b = append(b, ": "...)
-		var err error
-		nb, err := appendValue(b, r.Extra[k], true)
-		if err != nil {
-			nb = append(b, "null"...)
+		if nb, err := appendValue(b, r.Extra[k], true); err == nil {
+			b = nb
+		} else {
+			b = append(b, "null"...)
 		}
-		b = nb
 	}
 	return append(b, '}')
 }

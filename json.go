@@ -84,40 +84,15 @@ func appendValue(b []byte, v any, marker bool) ([]byte, error) {
 		}
 		return append(b, '}'), nil
 	case []any:
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			if b, err = appendValue(b, e, marker); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, ']'), nil
+		return appendSlice(b, x, marker)
 	case []string:
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = appendString(b, e)
-		}
-		return append(b, ']'), nil
+		return appendSlice(b, x, marker)
 	case []map[string]any:
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			if b, err = appendValue(b, e, marker); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, ']'), nil
+		return appendSlice(b, x, marker)
 	case json.RawMessage:
 		return append(b, x...), nil
 	case *Stats:
-		return x.appendJSON(b, "", "")
+		return x.appendJSON(b)
 	default:
 		// Anything else: encoding/json, without HTML escaping.
 		var buf bytes.Buffer
@@ -128,6 +103,21 @@ func appendValue(b []byte, v any, marker bool) ([]byte, error) {
 		}
 		return append(b, bytes.TrimRight(buf.Bytes(), "\n")...), nil
 	}
+}
+
+// appendSlice writes a JSON array of the values of s.
+func appendSlice[T any](b []byte, s []T, marker bool) ([]byte, error) {
+	b = append(b, '[')
+	for i, e := range s {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		var err error
+		if b, err = appendValue(b, e, marker); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
 }
 
 // appendFloat writes a float so that Python reads it back as a float:

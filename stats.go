@@ -265,9 +265,9 @@ func (s *Stats) Map() map[string]any {
 }
 
 // MarshalJSON writes the stats as a JSON object in key order.
-func (s *Stats) MarshalJSON() ([]byte, error) { return s.appendJSON(nil, "", "") }
+func (s *Stats) MarshalJSON() ([]byte, error) { return s.appendJSON(nil) }
 
-func (s *Stats) appendJSON(b []byte, _, _ string) ([]byte, error) {
+func (s *Stats) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, '{')
 	var err error
 	for i, k := range s.keys {
