@@ -27,7 +27,7 @@
 // reusable timer per request; on Linux the last stretch of a wait is slept
 // with nanosleep, because Go's runtime timers can fire up to a millisecond
 // late on an idle machine; with nanosleep, events typically land within
-// 0.1-0.2 ms of their schedule. At most 256 goroutines sleep this way at once
+// 0.1-0.2 ms of their schedule. At most 4×GOMAXPROCS goroutines sleep this way at once
 // (each holds an OS thread); further waits use timers alone.
 //
 // N is min(max_completion_tokens or max_tokens when positive, sampled length),
