@@ -77,6 +77,19 @@ func ClassifyError(err error) string {
 			return ErrorClassHTTP4xx
 		}
 	}
+	// Errors of other HTTP clients that carry a status (the AWS SDK's
+	// ResponseError, for one).
+	var sc interface{ HTTPStatusCode() int }
+	if errors.As(err, &sc) {
+		switch code := sc.HTTPStatusCode(); {
+		case code == 429:
+			return ErrorClassHTTP429
+		case code >= 500:
+			return ErrorClassHTTP5xx
+		case code >= 400:
+			return ErrorClassHTTP4xx
+		}
+	}
 	var ae *APIError
 	if errors.As(err, &ae) {
 		return ErrorClassAPI

@@ -258,6 +258,9 @@ func ListenAndServe(ctx context.Context, addr string, cfg Config, ready func(net
 
 // plan is what the server decided for one request.
 type plan struct {
+	model   string    // model name to echo
+	idBits  uint64    // random bits for response ids
+	created int64     // Unix time the request arrived
 	prompt  int       // prompt tokens
 	n       int       // output tokens
 	finish  string    // finish_reason
@@ -275,33 +278,76 @@ func (p *plan) at(i int) time.Time {
 	return p.t0.Add(p.ttft + time.Duration(i)*p.itl)
 }
 
-// ServeHTTP serves one chat completion request.
+// A protocol is one wire API the simulator speaks. Each lives in a file of
+// its own and shares the request lifecycle of [Server.serve]: decode the
+// request, draw its random decisions, wait for capacity, then answer on the
+// plan's schedule.
+type protocol interface {
+	// decode parses the request (st.body holds the body) into what the
+	// latency model needs.
+	decode(st *reqState, r *http.Request) (request, error)
+	// reject answers with the protocol's error shape. kind is the error
+	// category: "invalid_request", "rate_limit" (HTTP 429, when injected
+	// with Retry-After), "server" (HTTP 500), "not_found" or "method".
+	reject(w http.ResponseWriter, code int, kind, msg string)
+	// respond sends the response on the plan's schedule (p.drop: break the
+	// connection after about half of the tokens, with panic(http.ErrAbortHandler)).
+	respond(w http.ResponseWriter, st *reqState, p *plan)
+}
+
+// request is what a protocol decoded from a request.
+type request struct {
+	model  string // empty: Config.Model
+	prompt int    // prompt tokens (whitespace-separated words of its text)
+	limit  int    // max output tokens; 0 or less: no limit
+	stream bool
+	usage  bool // report usage (subject to Config.NoUsage)
+}
+
+// route returns the protocol that serves path, or nil.
+func route(path string) protocol {
+	switch {
+	case strings.HasSuffix(path, "/chat/completions"):
+		return chatProtocol{}
+	}
+	return nil
+}
+
+// ServeHTTP serves one request of any protocol the simulator speaks.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	s.stats.requests.Add(1)
+	proto := route(r.URL.Path)
 	if r.Method != http.MethodPost {
 		w.Header()["Allow"] = hdrPost
-		s.reject(w, http.StatusMethodNotAllowed, "Method "+r.Method+" not allowed; use POST.")
+		if proto == nil {
+			proto = chatProtocol{}
+		}
+		s.reject(w, proto, http.StatusMethodNotAllowed, "method", "Method "+r.Method+" not allowed; use POST.")
 		return
 	}
-	if !strings.HasSuffix(r.URL.Path, "/chat/completions") {
-		s.reject(w, http.StatusNotFound, "Unknown path "+r.URL.Path+"; use /v1/chat/completions.")
+	if proto == nil {
+		s.reject(w, chatProtocol{}, http.StatusNotFound, "not_found", "Unknown path "+r.URL.Path+"; use /v1/chat/completions.")
 		return
 	}
+	s.serve(w, r, start, proto)
+}
 
+// serve runs the request lifecycle shared by all protocols.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, start time.Time, proto protocol) {
 	st := statePool.Get().(*reqState)
 	defer st.release()
 	if err := st.readBody(r.Body); err != nil {
 		if errors.Is(err, errBodyTooLarge) {
-			s.reject(w, http.StatusRequestEntityTooLarge, "Request body too large.")
+			s.reject(w, proto, http.StatusRequestEntityTooLarge, "invalid_request", "Request body too large.")
 		} else {
-			s.reject(w, http.StatusBadRequest, "Could not read the request body: "+err.Error())
+			s.reject(w, proto, http.StatusBadRequest, "invalid_request", "Could not read the request body: "+err.Error())
 		}
 		return
 	}
-	req, prompt, err := st.decode()
+	req, err := proto.decode(st, r)
 	if err != nil {
-		s.reject(w, http.StatusBadRequest, "We could not parse the JSON body of your request: "+err.Error())
+		s.reject(w, proto, http.StatusBadRequest, "invalid_request", "We could not parse the JSON body of your request: "+err.Error())
 		return
 	}
 
@@ -311,41 +357,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rng.Seed(s.cfg.Seed, mix64(s.seq.Add(1)-1))
 	idBits, errDraw, kindDraw, lenDraw := rng.Uint64(), rng.Uint64(), rng.Uint64(), rng.Uint64()
 
-	model := req.Model
-	if model == "" {
-		model = s.cfg.Model
+	p := plan{prompt: req.prompt, stream: req.stream, ttft: s.cfg.TTFT + time.Duration(req.prompt)*s.cfg.PrefillPerToken, itl: s.cfg.ITL}
+	p.model = req.model
+	if p.model == "" {
+		p.model = s.cfg.Model
 	}
-	st.writeHead(idBits, start.Unix(), model)
-	w.Header()["X-Request-Id"] = []string{string(st.id())}
-
-	p := plan{prompt: prompt, stream: req.Stream, ttft: s.cfg.TTFT + time.Duration(prompt)*s.cfg.PrefillPerToken, itl: s.cfg.ITL}
-	p.usage = !s.cfg.NoUsage && (!req.Stream || req.StreamOptions.IncludeUsage)
+	p.idBits, p.created = idBits, start.Unix()
+	p.usage = !s.cfg.NoUsage && req.usage
 	sampled := s.lenLo
 	if s.lenHi > s.lenLo {
 		k, _ := bits.Mul64(lenDraw, uint64(s.lenHi-s.lenLo+1))
 		sampled += int(k)
 	}
-	limit := req.MaxCompletionTokens
-	if limit <= 0 {
-		limit = req.MaxTokens
-	}
 	p.n, p.finish = sampled, "stop"
-	if limit > 0 && limit <= sampled {
-		p.n, p.finish = limit, "length"
+	if req.limit > 0 && req.limit <= sampled {
+		p.n, p.finish = req.limit, "length"
 	}
 
 	if float64(errDraw>>11)*0x1p-53 < s.cfg.ErrorRate {
 		k, _ := bits.Mul64(kindDraw, uint64(len(s.kinds)))
-		s.stats.errors.Add(1)
 		switch s.kinds[k] {
 		case Error429:
 			w.Header()["Retry-After"] = hdrOne
-			writeJSON(w, http.StatusTooManyRequests, body429)
+			s.reject(w, proto, http.StatusTooManyRequests, "rate_limit", "Rate limit reached for requests (simulated).")
 			return
 		case Error500:
-			writeJSON(w, http.StatusInternalServerError, body500)
+			s.reject(w, proto, http.StatusInternalServerError, "server", "The server had an error while processing your request (simulated).")
 			return
 		default:
+			s.stats.errors.Add(1)
 			p.drop = true
 		}
 	}
@@ -379,96 +419,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	p.waitFor = waiter{done: ctx.Done(), fine: s.fine}
 	defer p.waitFor.stop()
-	if p.stream {
-		s.serveStream(w, st, &p)
-	} else {
-		s.serveJSON(w, st, &p)
-	}
+	proto.respond(w, st, &p)
 }
 
-// reject answers a request the server will not serve with an
-// invalid_request_error.
-func (s *Server) reject(w http.ResponseWriter, code int, msg string) {
+// reject counts an error and lets the protocol answer it.
+func (s *Server) reject(w http.ResponseWriter, proto protocol, code int, kind, msg string) {
 	s.stats.errors.Add(1)
-	b := make([]byte, 0, 128+len(msg))
-	b = append(b, `{"error":{"message":`...)
-	b = appendJSONString(b, msg)
-	b = append(b, `,"type":"invalid_request_error","param":null,"code":null}}`...)
-	writeJSON(w, code, b)
-}
-
-// serveStream sends an SSE response on the plan's schedule.
-func (s *Server) serveStream(w http.ResponseWriter, st *reqState, p *plan) {
-	h := w.Header()
-	h["Content-Type"] = hdrSSE
-	h["Cache-Control"] = hdrNoCache
-	w.WriteHeader(http.StatusOK)
-	out := newOutput(w, st)
-
-	out.chunk(st, roleTail)
-	sendN := p.n
-	if p.drop {
-		sendN = p.n / 2
-	}
-	for i := 0; i < sendN; i++ {
-		if !out.waitUntil(&p.waitFor, p.at(i)) {
-			return
-		}
-		out.chunk(st, tokenTails[i%len(tokenTails)])
-	}
-	if p.drop {
-		out.flush()
-		panic(http.ErrAbortHandler)
-	}
-	if p.finish == "length" {
-		out.chunk(st, finishLengthTail)
-	} else {
-		out.chunk(st, finishStopTail)
-	}
-	if p.usage {
-		out.b = append(out.b, "data: "...)
-		out.b = append(out.b, st.head...)
-		out.b = append(out.b, `"choices":[],`...)
-		out.b = appendUsage(out.b, p.prompt, p.n)
-		out.b = append(out.b, "}\n\n"...)
-	}
-	out.b = append(out.b, "data: [DONE]\n\n"...)
-	out.flush()
-}
-
-// serveJSON sends a non-streaming response at the time of the last token.
-func (s *Server) serveJSON(w http.ResponseWriter, st *reqState, p *plan) {
-	if p.drop {
-		at := p.t0
-		if k := p.n / 2; k > 0 {
-			at = p.at(k - 1)
-		}
-		if !p.waitFor.until(at) {
-			return
-		}
-		panic(http.ErrAbortHandler)
-	}
-	if !p.waitFor.until(p.at(p.n - 1)) {
-		return
-	}
-	b := st.out[:0]
-	b = append(b, st.head[:st.objectAt]...)
-	b = append(b, `"chat.completion"`...)
-	b = append(b, st.head[st.objectEnd:]...)
-	b = append(b, `"choices":[{"index":0,"message":{"role":"assistant","content":"`...)
-	for i := 0; i < p.n; i++ {
-		b = append(b, words[i%len(words)]...)
-	}
-	b = append(b, `"},"finish_reason":"`...)
-	b = append(b, p.finish...)
-	b = append(b, `"}]`...)
-	if p.usage {
-		b = append(b, ',')
-		b = appendUsage(b, p.prompt, p.n)
-	}
-	b = append(b, '}')
-	st.out = b
-	writeJSON(w, http.StatusOK, b)
+	proto.reject(w, code, kind, msg)
 }
 
 // writeJSON writes a complete JSON response.

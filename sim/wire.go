@@ -37,9 +37,6 @@ var (
 		return t
 	}()
 
-	body429 = []byte(`{"error":{"message":"Rate limit reached for requests (simulated).","type":"rate_limit_error","param":null,"code":"rate_limit_exceeded"}}`)
-	body500 = []byte(`{"error":{"message":"The server had an error while processing your request (simulated).","type":"server_error","param":null,"code":null}}`)
-
 	// Shared header values; net/http only reads them.
 	hdrSSE     = []string{"text/event-stream"}
 	hdrNoCache = []string{"no-cache"}

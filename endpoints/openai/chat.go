@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/url"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/httpep"
 )
 
 // LLMeter's class names, used as endpoint_type in run_config.json.
@@ -64,15 +63,9 @@ type ChatConfig struct {
 // ChatEndpoint is an OpenAI Chat Completions endpoint (any OpenAI-compatible
 // server). It is safe for concurrent use and keeps no per-call state.
 type ChatEndpoint struct {
-	info        llmeter.EndpointInfo
-	baseURL     string // as configured, without a trailing slash on the path
-	url         string // baseURL with "/chat/completions" appended to the path
-	host        string // a "Host" header, sent as req.Host
-	header      http.Header
-	headerNames []string // sorted names of ChatConfig.Headers
-	shareHeader bool     // send header itself rather than a copy
-	stream      bool
-	client      *http.Client
+	info   llmeter.EndpointInfo
+	target *httpep.Target
+	stream bool
 }
 
 var _ interface {
@@ -101,25 +94,27 @@ func NewChatEndpoint(cfg ChatConfig) (*ChatEndpoint, error) {
 	if cfg.APIKey == "" {
 		cfg.APIKey = os.Getenv(EnvAPIKey)
 	}
-	u, err := url.Parse(cfg.BaseURL)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // without the URL, which may hold credentials
-		}
-		return nil, fmt.Errorf("openai: BaseURL: %w", err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("openai: BaseURL %q is not an absolute http(s) URL", redactURL(cfg.BaseURL))
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = strings.TrimRight(u.RawPath, "/")
-	base := u.String()
-	u = u.JoinPath("chat/completions") // keeps a query such as ?api-version=…
 	if strings.ContainsAny(cfg.APIKey, "\r\n") {
 		return nil, errors.New("openai: APIKey contains a line break")
 	}
-
+	def := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
+	if cfg.Stream {
+		def.Set("Accept", "text/event-stream")
+	}
+	if cfg.APIKey != "" {
+		def.Set("Authorization", "Bearer "+cfg.APIKey)
+	}
+	t, err := httpep.NewTarget(httpep.TargetConfig{
+		Name:    "openai",
+		BaseURL: cfg.BaseURL,
+		Path:    "chat/completions",
+		Default: def,
+		Headers: cfg.Headers,
+		Client:  cfg.HTTPClient,
+	})
+	if err != nil {
+		return nil, err
+	}
 	e := &ChatEndpoint{
 		info: llmeter.EndpointInfo{
 			EndpointName: cfg.EndpointName,
@@ -127,105 +122,13 @@ func NewChatEndpoint(cfg ChatConfig) (*ChatEndpoint, error) {
 			Provider:     cfg.Provider,
 			EndpointType: TypeChat,
 		},
-		baseURL: base,
-		url:     u.String(),
-		header:  http.Header{},
-		stream:  cfg.Stream,
-		client:  cfg.HTTPClient,
+		target: t,
+		stream: cfg.Stream,
 	}
 	if cfg.Stream {
 		e.info.EndpointType = TypeChatStream
 	}
-	if e.client == nil {
-		e.client = sharedClient()
-	}
-	// Every request may share one header map when the transport is known to
-	// honour the RoundTripper contract of not modifying requests (saving a
-	// copy per request); other transports (middleware) get a copy each.
-	switch e.client.Transport.(type) {
-	case nil, *http.Transport:
-		e.shareHeader = true
-	}
-	e.header.Set("Content-Type", "application/json")
-	if cfg.Stream {
-		e.header.Set("Accept", "text/event-stream")
-	} else {
-		e.header.Set("Accept", "application/json")
-	}
-	if cfg.APIKey != "" {
-		e.header.Set("Authorization", "Bearer "+cfg.APIKey)
-	}
-	for _, name := range slices.Sorted(maps.Keys(cfg.Headers)) {
-		value := cfg.Headers[name]
-		if !validHeaderName(name) {
-			return nil, fmt.Errorf("openai: invalid header name %q", name)
-		}
-		if strings.ContainsAny(value, "\r\n\x00") {
-			return nil, fmt.Errorf("openai: header %q: value contains a line break or NUL", name)
-		}
-		if http.CanonicalHeaderKey(name) == "Host" {
-			e.host = value
-		} else {
-			e.header.Set(name, value)
-		}
-		e.headerNames = append(e.headerNames, name)
-	}
 	return e, nil
-}
-
-// validHeaderName reports whether name is an RFC 9110 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// redactURL removes credentials from a URL, for messages and saved
-// configs: the user:password@ part, and the values of query parameters whose
-// names look like secrets (key, token, secret, sig, password, auth), which
-// become "REDACTED".
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "<invalid URL>"
-	}
-	changed := false
-	if u.User != nil {
-		u.User = nil
-		changed = true
-	}
-	if u.RawQuery != "" {
-		q := u.Query()
-		secret := false
-		for k := range q {
-			lk := strings.ToLower(k)
-			for _, w := range []string{"key", "token", "secret", "sig", "password", "auth"} {
-				if strings.Contains(lk, w) {
-					q[k] = []string{"REDACTED"}
-					secret = true
-					break
-				}
-			}
-		}
-		if secret {
-			u.RawQuery = q.Encode()
-			changed = true
-		}
-	}
-	if !changed {
-		return s
-	}
-	return u.String()
 }
 
 // Info implements llmeter.Endpoint.
@@ -236,20 +139,18 @@ func (e *ChatEndpoint) Stream() bool { return e.stream }
 
 // URL returns the request URL: BaseURL with "/chat/completions" appended to
 // its path (a query string, such as Azure's ?api-version=…, is kept).
-func (e *ChatEndpoint) URL() string { return e.url }
+func (e *ChatEndpoint) URL() string { return e.target.URL() }
 
 // EndpointConfig implements llmeter.EndpointConfigurer: the settings saved in
 // run_config.json besides endpoint_name, model_id, provider and
 // endpoint_type. It holds "base_url" (credentials in the URL redacted, see
-// redactURL) and,
+// httpep.RedactURL) and,
 // when extra headers are configured, "header_names" (their sorted names,
 // informational: the values, which may be secrets, are not saved, so a
 // reloaded endpoint sends no extra headers). The API key is never saved.
 func (e *ChatEndpoint) EndpointConfig() map[string]any {
-	m := map[string]any{"base_url": redactURL(e.baseURL)}
-	if len(e.headerNames) > 0 {
-		m["header_names"] = slices.Clone(e.headerNames)
-	}
+	m := map[string]any{}
+	e.target.SaveTo(m)
 	return m
 }
 
@@ -325,7 +226,7 @@ func (e *ChatEndpoint) PreparePayload(p llmeter.Payload) (llmeter.Payload, error
 	q["model"] = e.info.ModelID
 	if e.stream {
 		q["stream"] = true
-		if !truthy(q["stream_options"]) {
+		if !httpep.Truthy(q["stream_options"]) {
 			q["stream_options"] = map[string]any{"include_usage": true}
 		}
 	} else {
@@ -333,33 +234,6 @@ func (e *ChatEndpoint) PreparePayload(p llmeter.Payload) (llmeter.Payload, error
 		delete(q, "stream_options")
 	}
 	return q, nil
-}
-
-// truthy is Python's bool() of a JSON value.
-func truthy(v any) bool {
-	switch x := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return x
-	case string:
-		return x != ""
-	case map[string]any:
-		return len(x) > 0
-	case []any:
-		return len(x) > 0
-	case float64:
-		return x != 0
-	case int:
-		return x != 0
-	case int64:
-		return x != 0
-	case interface{ Float64() (float64, error) }: // json.Number
-		f, err := x.Float64()
-		return err != nil || f != 0
-	default:
-		return true
-	}
 }
 
 // ParsePayload implements llmeter.Endpoint (LLMeter's _parse_payload): the

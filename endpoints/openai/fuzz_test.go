@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/httpep"
 )
 
 // FuzzStreamParse feeds arbitrary bytes as the SSE body of a streaming
@@ -32,18 +33,16 @@ func FuzzStreamParse(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbfdata: 1\r\r"))
 	f.Add([]byte("event: error\ndata: {\"message\":\"boom\"}\n\n"))
 
-	base, err := NewChatEndpoint(ChatConfig{ModelID: testModel, BaseURL: "http://127.0.0.1:1/v1", Stream: true})
-	if err != nil {
-		f.Fatal(err)
-	}
 	payload := llmeter.Payload{"messages": []any{map[string]any{"role": "user", "content": "hi"}}}
 
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// Each call gets its own transport: the fuzzer runs in parallel.
-		ep := *base
-		ep.client = &http.Client{Transport: &memTransport{status: http.StatusOK,
-			contentType: "text/event-stream", body: body}}
-		got := llmeter.Invoke(context.Background(), &ep, payload)
+		ep, err := NewChatEndpoint(ChatConfig{ModelID: testModel, BaseURL: "http://127.0.0.1:1/v1", Stream: true,
+			HTTPClient: &http.Client{Transport: &memTransport{status: http.StatusOK, contentType: "text/event-stream", body: body}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := llmeter.Invoke(context.Background(), ep, payload)
 
 		if got.ErrorClass == llmeter.ErrorClassOther {
 			t.Fatalf("unexpected error class %q: %s", got.ErrorClass, got.Error)
@@ -87,16 +86,14 @@ func FuzzCompletionParse(f *testing.F) {
 	}
 	f.Add([]byte(`{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"text":"b"}]}}]}`))
 	f.Add([]byte(`{"choices":[{"message":{"content":7}}]}`))
-	base, err := NewChatEndpoint(ChatConfig{ModelID: testModel, BaseURL: "http://127.0.0.1:1/v1"})
-	if err != nil {
-		f.Fatal(err)
-	}
 	payload := llmeter.Payload{"messages": []any{map[string]any{"role": "user", "content": "hi"}}}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		ep := *base
-		ep.client = &http.Client{Transport: &memTransport{status: http.StatusOK,
-			contentType: "application/json", body: body}}
-		got := llmeter.Invoke(context.Background(), &ep, payload)
+		ep, err := NewChatEndpoint(ChatConfig{ModelID: testModel, BaseURL: "http://127.0.0.1:1/v1",
+			HTTPClient: &http.Client{Transport: &memTransport{status: http.StatusOK, contentType: "application/json", body: body}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := llmeter.Invoke(context.Background(), ep, payload)
 		if got.ErrorClass == llmeter.ErrorClassOther {
 			t.Fatalf("unexpected error class %q: %s", got.ErrorClass, got.Error)
 		}
@@ -130,7 +127,7 @@ func checkFastChunk(t *testing.T, data []byte) (handled bool) {
 	if c.Choices[0].Delta.Content != string(f.content) {
 		t.Errorf("%q: content: got %q, want %q", data, f.content, c.Choices[0].Delta.Content)
 	}
-	if c.Usage != nil || hasValue(c.Error) {
+	if c.Usage != nil || httpep.HasValue(c.Error) {
 		t.Errorf("%q: fast path accepted a chunk with usage %v or error %s", data, c.Usage, c.Error)
 	}
 	return true
@@ -181,7 +178,7 @@ func TestFastChunk(t *testing.T) {
 			}
 			var c chunkWithID
 			_ = json.Unmarshal([]byte(data), &c)
-			if c.Usage != nil || hasValue(c.Error) {
+			if c.Usage != nil || httpep.HasValue(c.Error) {
 				continue
 			}
 			if !checkFastChunk(t, []byte(data)) {

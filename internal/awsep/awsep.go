@@ -1,0 +1,90 @@
+// Package awsep is the plumbing shared by llmeter's AWS endpoints (Bedrock,
+// SageMaker): one way to build an aws.Config from the endpoint's settings and
+// the standard credential chain, and to read the request id and retry count
+// the SDK records for each call.
+package awsep
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/llmeter-go/llmeter/internal/httpep"
+)
+
+// DefaultMaxAttempts is LLMeter's max_attempts for Bedrock.
+const DefaultMaxAttempts = 3
+
+// Config is what an AWS endpoint needs to build its client.
+type Config struct {
+	// Region defaults to the standard chain ($AWS_REGION, the profile, …).
+	Region string
+	// MaxAttempts is the SDK's total attempts per call (standard retry
+	// mode): 1 means no retries; 0 means DefaultMaxAttempts.
+	MaxAttempts int
+	// EndpointURL overrides the service URL (a VPC endpoint, a gateway, or
+	// the simulator). It is saved in run_config.json; credentials never are.
+	EndpointURL string
+	// HTTPClient defaults to a shared client tuned for load generation.
+	HTTPClient *http.Client
+	// Credentials override the standard chain (tests, or callers with their
+	// own provider).
+	Credentials aws.CredentialsProvider
+}
+
+var sharedClient = sync.OnceValue(func() *http.Client { return httpep.NewClient(0) })
+
+// Load resolves the AWS configuration: region, credentials and retry policy
+// from cfg and the standard chain (environment, shared config and
+// credentials files, SSO, container and instance roles). Credentials are
+// resolved lazily, at the first request, and cached by the SDK.
+func Load(ctx context.Context, cfg Config) (aws.Config, error) {
+	attempts := cfg.MaxAttempts
+	if attempts <= 0 {
+		attempts = DefaultMaxAttempts
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = sharedClient()
+	}
+	opts := []func(*config.LoadOptions) error{
+		config.WithRetryMode(aws.RetryModeStandard),
+		config.WithRetryMaxAttempts(attempts),
+		config.WithHTTPClient(hc),
+	}
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
+	}
+	if cfg.Credentials != nil {
+		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
+	}
+	ac, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws config: %w", err)
+	}
+	if ac.Region == "" {
+		return aws.Config{}, fmt.Errorf("aws config: no region: set the endpoint's region, $AWS_REGION or a profile's region")
+	}
+	if cfg.EndpointURL != "" {
+		ac.BaseEndpoint = aws.String(cfg.EndpointURL)
+	}
+	return ac, nil
+}
+
+// CallInfo returns the request id and the number of retries the SDK recorded
+// for a call (from the operation's ResultMetadata); ok is false for
+// what is not recorded.
+func CallInfo(md middleware.Metadata) (requestID string, retries int, retriesOK bool) {
+	requestID, _ = awsmiddleware.GetRequestIDMetadata(md)
+	if r, ok := retry.GetAttemptResults(md); ok && len(r.Results) > 0 {
+		return requestID, len(r.Results) - 1, true
+	}
+	return requestID, 0, false
+}
