@@ -304,11 +304,25 @@ type request struct {
 	usage  bool // report usage (subject to Config.NoUsage)
 }
 
+// routers find the protocol of a request path; each protocol's file adds its
+// own from init. The first that answers non-nil wins.
+var routers []func(path string) protocol
+
+func init() {
+	routers = append(routers, func(path string) protocol {
+		if strings.HasSuffix(path, "/chat/completions") {
+			return chatProtocol{}
+		}
+		return nil
+	})
+}
+
 // route returns the protocol that serves path, or nil.
 func route(path string) protocol {
-	switch {
-	case strings.HasSuffix(path, "/chat/completions"):
-		return chatProtocol{}
+	for _, r := range routers {
+		if p := r(path); p != nil {
+			return p
+		}
 	}
 	return nil
 }
