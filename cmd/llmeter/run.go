@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,9 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmeter-go/llmeter"
-	"github.com/llmeter-go/llmeter/endpoints/openai"
 	"github.com/llmeter-go/llmeter/internal/progress"
-	"github.com/llmeter-go/llmeter/sim"
 )
 
 // Defaults of "llmeter run".
@@ -40,66 +36,15 @@ const (
 	defaultSimJitter = 0.5
 )
 
-// endpointOptions are the flags an endpoint type is built from.
-type endpointOptions struct {
-	BaseURL, Model, APIKey string
-	Headers                map[string]string
-	Stream                 bool
-	Clients                int
-}
-
-// endpointType is one value of --endpoint.
-type endpointType struct {
-	help       string
-	envBaseURL string // environment variable for the base URL
-	keyHint    string // how to give credentials, for error messages
-	// build returns the endpoint and the URL its requests go to.
-	build func(o endpointOptions) (llmeter.Endpoint, string, error)
-	// payload builds a request from a prompt.
-	payload func(prompt string, maxTokens int) (llmeter.Payload, error)
-}
-
-// endpointTypes are the values of --endpoint.
-var endpointTypes = map[string]endpointType{
-	"openai": {
-		help:       "OpenAI Chat Completions API (any OpenAI-compatible server)",
-		envBaseURL: openai.EnvBaseURL,
-		keyHint:    "--api-key / " + openai.EnvAPIKey,
-		build: func(o endpointOptions) (llmeter.Endpoint, string, error) {
-			ep, err := openai.NewChatEndpoint(openai.ChatConfig{
-				ModelID:    o.Model,
-				BaseURL:    o.BaseURL,
-				APIKey:     o.APIKey,
-				Headers:    o.Headers,
-				Stream:     o.Stream,
-				HTTPClient: openai.NewHTTPClient(o.Clients),
-			})
-			if err != nil {
-				return nil, "", err
-			}
-			return ep, ep.URL(), nil
-		},
-		payload: func(prompt string, maxTokens int) (llmeter.Payload, error) {
-			return openai.CreatePayload([]string{prompt}, maxTokens, nil)
-		},
-	},
-}
-
-func endpointNames() []string { return slices.Sorted(maps.Keys(endpointTypes)) }
-
 type runFlags struct {
-	endpoint, baseURL, model, apiKey string
-	headers                          []string
-	prompt                           string
-	maxTokens                        int
-	payload                          string
-	clients, nRequests               int
-	duration, timeout, grace         time.Duration
-	stream, noStream                 bool
-	output, runName, description     string
-	lowMemory, json, quiet           bool
-	simTTFT, simITL                  time.Duration
-	simTokens                        int
+	endpointFlags
+	prompt                       string
+	maxTokens                    int
+	payload                      string
+	clients, nRequests           int
+	duration, timeout, grace     time.Duration
+	output, runName, description string
+	lowMemory, json, quiet       bool
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -142,11 +87,7 @@ refuses the credentials.`,
 	}
 	fs := cmd.Flags()
 	fs.SortFlags = false
-	fs.StringVar(&f.endpoint, "endpoint", "openai", "API type: "+strings.Join(endpointNames(), ", "))
-	fs.StringVar(&f.baseURL, "base-url", "", "API base URL, e.g. https://api.openai.com/v1 (default $OPENAI_BASE_URL; none: the built-in simulator)")
-	fs.StringVar(&f.model, "model", "", "model id (required with a base URL; default "+defaultSimModel+" for the simulator)")
-	fs.StringVar(&f.apiKey, "api-key", "", "API key (default $OPENAI_API_KEY)")
-	fs.StringArrayVar(&f.headers, "header", nil, "extra HTTP header `K=V` (repeatable)")
+	f.endpointFlags.register(cmd, fs)
 	fs.StringVar(&f.prompt, "prompt", defaultPrompt, "prompt `text` of the request (exclusive with --payload)")
 	fs.IntVar(&f.maxTokens, "max-tokens", defaultMaxTokens, "max_tokens of the request built from --prompt")
 	fs.StringVar(&f.payload, "payload", "", "request bodies: a .json/.jsonl `file` or a folder of them")
@@ -155,35 +96,20 @@ refuses the credentials.`,
 	fs.DurationVar(&f.duration, "duration", 0, "run for this long instead of --n-requests, e.g. 30s or 5m")
 	fs.DurationVar(&f.timeout, "timeout", llmeter.DefaultTimeout, "timeout of each request")
 	fs.DurationVar(&f.grace, "grace", llmeter.DefaultGracePeriod, "on Ctrl-C, how long requests in flight may still finish")
-	fs.BoolVar(&f.stream, "stream", true, "stream the responses (time to first token needs it)")
-	fs.BoolVar(&f.noStream, "no-stream", false, "do not stream the responses")
 	fs.StringVar(&f.output, "output", "", "run `folder` to write (default ./"+defaultOutputDir+"/<run name>); must not exist")
 	fs.StringVar(&f.runName, "run-name", "", "run name, the folder ./"+defaultOutputDir+"/<run name> (default the local time YYYYMMDD-HHMMSS)")
 	fs.StringVar(&f.description, "description", "", "run description, saved in the results")
 	fs.BoolVar(&f.lowMemory, "low-memory", false, "keep responses on disk only (the statistics are still exact)")
 	fs.BoolVar(&f.json, "json", false, "print the statistics as JSON on stdout, and nothing else")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress and no notes on stderr (errors and warnings still)")
-	fs.DurationVar(&f.simTTFT, "sim-ttft", defaultSimTTFT, "simulator: time to first token")
-	fs.DurationVar(&f.simITL, "sim-itl", defaultSimITL, "simulator: time between output tokens")
-	fs.IntVar(&f.simTokens, "sim-tokens", defaultSimTokens, "simulator: mean output tokens (±50%)")
 	cmd.MarkFlagFilename("payload", "json", "jsonl")
 	cmd.MarkFlagDirname("output")
-	cmd.RegisterFlagCompletionFunc("endpoint", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		var out []string
-		for _, n := range endpointNames() {
-			out = append(out, n+"\t"+endpointTypes[n].help)
-		}
-		return out, cobra.ShellCompDirectiveNoFileComp
-	})
 	return cmd
 }
 
 // runPlan is a validated command line.
 type runPlan struct {
-	spec        endpointType
-	baseURL     string // "" = the simulator
-	model       string
-	headers     map[string]string
+	target      *target
 	parent      string // Runner.OutputPath
 	name        string // Runner.RunName; "" = generate
 	explicitDir bool
@@ -194,32 +120,16 @@ type runPlan struct {
 func (f *runFlags) check(cmd *cobra.Command, e *env) (*runPlan, error) {
 	changed := cmd.Flags().Changed
 	p := &runPlan{}
-	for _, pair := range [][2]string{{"prompt", "payload"}, {"n-requests", "duration"}, {"output", "run-name"}, {"stream", "no-stream"}} {
+	for _, pair := range [][2]string{{"prompt", "payload"}, {"n-requests", "duration"}, {"output", "run-name"}} {
 		if changed(pair[0]) && changed(pair[1]) {
 			return nil, usageErrorf("give --%s or --%s, not both", pair[0], pair[1])
 		}
 	}
-	var ok bool
-	if p.spec, ok = endpointTypes[f.endpoint]; !ok {
-		return nil, usageErrorf("unknown --endpoint %q (known: %s)", f.endpoint, strings.Join(endpointNames(), ", "))
+	t, err := f.endpointFlags.check(cmd, e)
+	if err != nil {
+		return nil, err
 	}
-	p.baseURL = f.baseURL
-	if p.baseURL == "" && p.spec.envBaseURL != "" {
-		p.baseURL = e.getenv(p.spec.envBaseURL)
-	}
-	p.model = f.model
-	if p.baseURL != "" {
-		if p.model == "" {
-			return nil, usageErrorf("--model is required with a base URL (--base-url or %s)", p.spec.envBaseURL)
-		}
-		for _, name := range []string{"sim-ttft", "sim-itl", "sim-tokens"} {
-			if changed(name) {
-				return nil, usageErrorf("--%s is for the built-in simulator, which runs only without a base URL", name)
-			}
-		}
-	} else if p.model == "" {
-		p.model = defaultSimModel
-	}
+	p.target = t
 	switch {
 	case f.clients < 1:
 		return nil, usageErrorf("--clients must be at least 1, got %d", f.clients)
@@ -233,20 +143,6 @@ func (f *runFlags) check(cmd *cobra.Command, e *env) (*runPlan, error) {
 		return nil, usageErrorf("--grace must not be negative, got %v", f.grace)
 	case f.maxTokens < 1:
 		return nil, usageErrorf("--max-tokens must be at least 1, got %d", f.maxTokens)
-	case f.simTTFT < 0 || f.simITL < 0:
-		return nil, usageErrorf("--sim-ttft and --sim-itl must not be negative")
-	case f.simTokens < 1:
-		return nil, usageErrorf("--sim-tokens must be at least 1, got %d", f.simTokens)
-	}
-	for _, h := range f.headers {
-		k, v, found := strings.Cut(h, "=")
-		if !found || strings.TrimSpace(k) == "" {
-			return nil, usageErrorf("--header %q: want K=V", h)
-		}
-		if p.headers == nil {
-			p.headers = map[string]string{}
-		}
-		p.headers[strings.TrimSpace(k)] = v
 	}
 	switch {
 	case f.output != "":
@@ -285,9 +181,9 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 			return err
 		}
 	} else {
-		p, err := plan.spec.payload(f.prompt, f.maxTokens)
+		p, err := plan.target.payload(f.prompt, f.maxTokens)
 		if err != nil {
-			return usageErrorf("%v", err)
+			return err
 		}
 		payloads = []llmeter.Payload{p}
 	}
@@ -298,27 +194,11 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 			con.Printf(format, a...)
 		}
 	}
-	baseURL := plan.baseURL
-	if baseURL == "" {
-		srv, _ := sim.Start(sim.Config{
-			TTFT:         f.simTTFT,
-			ITL:          f.simITL,
-			OutputTokens: f.simTokens,
-			OutputJitter: defaultSimJitter,
-			Model:        plan.model,
-		})
-		defer srv.Close()
-		baseURL = srv.URL + "/v1"
-		// Not a mere note: the results are not those of a real API.
-		con.Printf("No --base-url given: using the built-in simulator at %s (see `llmeter simulate`)\n", baseURL)
-	}
-	ep, url, err := plan.spec.build(endpointOptions{
-		BaseURL: baseURL, Model: plan.model, APIKey: f.apiKey, Headers: plan.headers,
-		Stream: f.stream && !f.noStream, Clients: f.clients,
-	})
+	ep, url, baseURL, closeSim, err := plan.target.open(f.clients, func(format string, a ...any) { con.Printf(format, a...) })
 	if err != nil {
-		return usageErrorf("%v", err)
+		return err
 	}
+	defer closeSim()
 
 	nRequests := f.nRequests
 	if f.duration > 0 || (f.payload != "" && !cmd.Flags().Changed("n-requests")) {
@@ -365,7 +245,7 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 		GracePeriod:    grace,
 		LowMemory:      f.lowMemory,
 		Callbacks: []llmeter.Callback{&earlyAbort{
-			baseURL: baseURL, url: url, keyHint: plan.spec.keyHint,
+			baseURL: baseURL, url: url, keyHint: plan.target.keyHint(),
 			need: min(abortLookahead, max(planned, 1)), cancel: cancel,
 		}},
 	}

@@ -1,0 +1,274 @@
+package main
+
+import (
+	"encoding/json"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/endpoints/openai"
+	"github.com/llmeter-go/llmeter/sim"
+)
+
+// endpointOptions are what an endpoint type is built from.
+type endpointOptions struct {
+	BaseURL      string // "" for AWS types: the service's own URL for Region
+	Model        string
+	APIKey       string
+	Region       string
+	EndpointName string
+	Headers      map[string]string
+	Stream       bool
+	Clients      int
+	Sim          bool // the built-in simulator: AWS types get fake credentials
+}
+
+// endpointType is one value of --endpoint.
+type endpointType struct {
+	help       string
+	envBaseURL string // environment variable for the base URL
+	aws        bool   // the destination is an AWS region (or --base-url)
+	keyHint    string // how to give credentials, for error messages
+	simPath    string // appended to the simulator's URL to make the base URL
+	// build returns the endpoint and the URL its requests go to.
+	build func(o endpointOptions) (llmeter.Endpoint, string, error)
+	// payload builds a request from a prompt.
+	payload func(prompt string, maxTokens int, stream bool) (llmeter.Payload, error)
+}
+
+// endpointTypes are the values of --endpoint.
+var endpointTypes = map[string]endpointType{
+	"openai": {
+		help:       "OpenAI Chat Completions API (any OpenAI-compatible server)",
+		envBaseURL: openai.EnvBaseURL,
+		keyHint:    "--api-key / " + openai.EnvAPIKey,
+		simPath:    "/v1",
+		build: func(o endpointOptions) (llmeter.Endpoint, string, error) {
+			ep, err := openai.NewChatEndpoint(openai.ChatConfig{
+				ModelID:      o.Model,
+				EndpointName: o.EndpointName,
+				BaseURL:      o.BaseURL,
+				APIKey:       o.APIKey,
+				Headers:      o.Headers,
+				Stream:       o.Stream,
+				HTTPClient:   openai.NewHTTPClient(o.Clients),
+			})
+			if err != nil {
+				return nil, "", err
+			}
+			return ep, ep.URL(), nil
+		},
+		payload: func(prompt string, maxTokens int, _ bool) (llmeter.Payload, error) {
+			return openai.CreatePayload([]string{prompt}, maxTokens, nil)
+		},
+	},
+}
+
+func endpointNames() []string { return slices.Sorted(maps.Keys(endpointTypes)) }
+
+// endpointFlags are the flags that choose and configure the endpoint, shared
+// by every command that sends requests.
+type endpointFlags struct {
+	endpoint, baseURL, model, apiKey string
+	region, endpointName, config     string
+	headers                          []string
+	stream, noStream                 bool
+	simTTFT, simITL                  time.Duration
+	simTokens, simCapacity           int
+}
+
+func (f *endpointFlags) register(cmd *cobra.Command, fs *pflag.FlagSet) {
+	fs.StringVar(&f.endpoint, "endpoint", "openai", "API type: "+strings.Join(endpointNames(), ", "))
+	fs.StringVar(&f.baseURL, "base-url", "", "API base URL, e.g. https://api.openai.com/v1 (default $OPENAI_BASE_URL; none: the built-in simulator)")
+	fs.StringVar(&f.model, "model", "", "model id (required with a base URL; default "+defaultSimModel+" for the simulator)")
+	fs.StringVar(&f.apiKey, "api-key", "", "API key (default $OPENAI_API_KEY)")
+	fs.StringArrayVar(&f.headers, "header", nil, "extra HTTP header `K=V` (repeatable)")
+	fs.StringVar(&f.endpointName, "endpoint-name", "", "endpoint name saved with the results")
+	fs.StringVar(&f.config, "endpoint-config", "", "endpoint settings from a JSON `file` (the \"endpoint\" object of a run_config.json)")
+	fs.BoolVar(&f.stream, "stream", true, "stream the responses (time to first token needs it)")
+	fs.BoolVar(&f.noStream, "no-stream", false, "do not stream the responses")
+	fs.DurationVar(&f.simTTFT, "sim-ttft", defaultSimTTFT, "simulator: time to first token")
+	fs.DurationVar(&f.simITL, "sim-itl", defaultSimITL, "simulator: time between output tokens")
+	fs.IntVar(&f.simTokens, "sim-tokens", defaultSimTokens, "simulator: mean output tokens (±50%)")
+	fs.IntVar(&f.simCapacity, "sim-capacity", 0, "simulator: requests served at once, others queue (0: unlimited)")
+	cmd.MarkFlagFilename("endpoint-config", "json")
+	cmd.RegisterFlagCompletionFunc("endpoint", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var out []string
+		for _, n := range endpointNames() {
+			out = append(out, n+"\t"+endpointTypes[n].help)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// target is a validated choice of endpoint.
+type target struct {
+	spec    endpointType
+	saved   map[string]any // from --endpoint-config
+	baseURL string         // "" with sim: the simulator's
+	sim     bool
+	model   string
+	region  string
+	headers map[string]string
+	stream  bool
+	f       *endpointFlags
+}
+
+var simFlags = []string{"sim-ttft", "sim-itl", "sim-tokens", "sim-capacity"}
+
+// check validates the endpoint flags; its errors are usage errors.
+func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
+	changed := cmd.Flags().Changed
+	if changed("stream") && changed("no-stream") {
+		return nil, usageErrorf("give --stream or --no-stream, not both")
+	}
+	t := &target{f: f, stream: f.stream && !f.noStream, region: f.region}
+	for _, h := range f.headers {
+		k, v, found := strings.Cut(h, "=")
+		if !found || strings.TrimSpace(k) == "" {
+			return nil, usageErrorf("--header %q: want K=V", h)
+		}
+		if t.headers == nil {
+			t.headers = map[string]string{}
+		}
+		t.headers[strings.TrimSpace(k)] = v
+	}
+	switch {
+	case f.simTTFT < 0 || f.simITL < 0:
+		return nil, usageErrorf("--sim-ttft and --sim-itl must not be negative")
+	case f.simTokens < 1:
+		return nil, usageErrorf("--sim-tokens must be at least 1, got %d", f.simTokens)
+	case f.simCapacity < 0:
+		return nil, usageErrorf("--sim-capacity must not be negative, got %d", f.simCapacity)
+	}
+	if f.config != "" {
+		for _, name := range []string{"endpoint", "base-url", "model", "region", "endpoint-name", "stream", "no-stream"} {
+			if changed(name) {
+				return nil, usageErrorf("--endpoint-config holds the endpoint's settings; do not also give --%s", name)
+			}
+		}
+		b, err := os.ReadFile(f.config)
+		if err != nil {
+			return nil, usageErrorf("--endpoint-config: %v", err)
+		}
+		if err := json.Unmarshal(b, &t.saved); err != nil || t.saved == nil {
+			return nil, usageErrorf("--endpoint-config %s: not a JSON object: %v", f.config, err)
+		}
+		if _, ok := t.saved["endpoint_type"].(string); !ok {
+			return nil, usageErrorf("--endpoint-config %s: no \"endpoint_type\"", f.config)
+		}
+		t.model, _ = t.saved["model_id"].(string)
+		return t, nil
+	}
+	var ok bool
+	if t.spec, ok = endpointTypes[f.endpoint]; !ok {
+		return nil, usageErrorf("unknown --endpoint %q (known: %s)", f.endpoint, strings.Join(endpointNames(), ", "))
+	}
+	t.baseURL = f.baseURL
+	if t.baseURL == "" && t.spec.envBaseURL != "" {
+		t.baseURL = e.getenv(t.spec.envBaseURL)
+	}
+	if t.spec.aws && t.region == "" {
+		t.region = e.getenv("AWS_REGION")
+		if t.region == "" {
+			t.region = e.getenv("AWS_DEFAULT_REGION")
+		}
+	}
+	// No destination: the simulator. For AWS types a region is one.
+	t.sim = t.baseURL == "" && (!t.spec.aws || t.region == "")
+	t.model = f.model
+	dest := "--base-url"
+	if t.spec.envBaseURL != "" {
+		dest += " or " + t.spec.envBaseURL
+	}
+	if t.spec.aws {
+		dest += ", --region or AWS_REGION"
+	}
+	if !t.sim {
+		if t.model == "" {
+			return nil, usageErrorf("--model is required with a destination (%s)", dest)
+		}
+		for _, name := range simFlags {
+			if changed(name) {
+				return nil, usageErrorf("--%s is for the built-in simulator, which runs only without a destination (%s)", name, dest)
+			}
+		}
+	} else if t.model == "" {
+		t.model = defaultSimModel
+	}
+	return t, nil
+}
+
+// open builds the endpoint, starting the simulator first when the run goes
+// there. destination is where requests go, for messages; close stops the
+// simulator.
+func (t *target) open(clients int, note func(string, ...any)) (ep llmeter.Endpoint, url, destination string, close func(), err error) {
+	close = func() {}
+	if t.saved != nil {
+		ep, err = llmeter.LoadEndpoint(t.saved)
+		if err != nil {
+			return nil, "", "", close, usageErrorf("--endpoint-config %s: %v", t.f.config, err)
+		}
+		dest, _ := t.saved["base_url"].(string)
+		if dest == "" {
+			dest, _ = t.saved["endpoint_url"].(string)
+		}
+		if dest == "" {
+			dest = ep.Info().EndpointType
+		}
+		return ep, dest, dest, close, nil
+	}
+	baseURL := t.baseURL
+	if t.sim {
+		srv, _ := sim.Start(sim.Config{
+			TTFT:         t.f.simTTFT,
+			ITL:          t.f.simITL,
+			OutputTokens: t.f.simTokens,
+			OutputJitter: defaultSimJitter,
+			Capacity:     t.f.simCapacity,
+			Model:        t.model,
+		})
+		close = srv.Close
+		baseURL = srv.URL + t.spec.simPath
+		// Not a mere note: the results are not those of a real API.
+		note("No destination given: using the built-in simulator at %s (see `llmeter simulate`)\n", baseURL)
+	}
+	ep, url, err = t.spec.build(endpointOptions{
+		BaseURL: baseURL, Model: t.model, APIKey: t.f.apiKey, Region: t.region, EndpointName: t.f.endpointName,
+		Headers: t.headers, Stream: t.stream, Clients: clients, Sim: t.sim,
+	})
+	if err != nil {
+		close()
+		return nil, "", "", func() {}, usageErrorf("%v", err)
+	}
+	destination = baseURL
+	if destination == "" {
+		destination = url
+	}
+	return ep, url, destination, close, nil
+}
+
+// payload builds the request for a prompt.
+func (t *target) payload(prompt string, maxTokens int) (llmeter.Payload, error) {
+	if t.saved != nil {
+		return nil, usageErrorf("with --endpoint-config, give the requests with --payload")
+	}
+	p, err := t.spec.payload(prompt, maxTokens, t.stream)
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return p, nil
+}
+
+func (t *target) keyHint() string {
+	if t.saved != nil {
+		return "the credentials of the endpoint in " + t.f.config
+	}
+	return t.spec.keyHint
+}
