@@ -91,4 +91,75 @@
 //   - A stream without "data: [DONE]" is an error (the Python SDK accepts it).
 //   - A non-streaming request does not send stream_options.
 //   - No SDK retries: retries stays null.
+//
+// # Multimodal Chat Completions payloads
+//
+// CreateMultimodalPayload builds a user message from prompt.Text and
+// prompt.Media items (read with prompt.FromPath or prompt.FromBytes), in
+// order: images (JPEG, PNG, GIF, WebP) become image_url parts with a base64
+// data URL, MP3 and WAV audio input_audio parts, PDF documents file parts
+// (file_data as a data URL, and filename when the item was read from a
+// file). Video cannot be sent inline and other MIME types are refused. A
+// single text item is sent as plain string content.
+//
+// # Responses API
+//
+// ResponsesEndpoint ports LLMeter's OpenAIResponseEndpoint and
+// OpenAIResponseStreamEndpoint: POST BaseURL + "/responses", with the same
+// base URL, API key, headers, HTTP client, saved configuration and error
+// classes as the Chat Completions endpoint.
+//
+//	ep, err := openai.NewResponsesEndpoint(openai.ResponsesConfig{ModelID: "gpt-5-mini", Stream: true})
+//	payload, err := openai.CreateResponsesPayload([]string{"Tell me a joke"}, 256, "Be brief.", nil)
+//	resp := llmeter.Invoke(ctx, ep, payload)
+//
+// PreparePayload sets "model" and "stream" (true when streaming, unless the
+// payload has a truthy stream; false otherwise, dropping stream_options).
+// ParsePayload returns "input" when it is a string, else the texts of its
+// messages joined by "\n".
+//
+// Non-streaming: the text is the concatenation of the output_text parts of
+// the output's message items (what the SDKs call output_text; a top-level
+// "output_text" field, which some compatible servers send, is used when
+// there are none); the usage gives input_tokens, output_tokens,
+// input_tokens_details.cached_tokens and
+// output_tokens_details.reasoning_tokens. A response with status "failed" is
+// an *llmeter.APIError "<code>: <message>" (or the message, or "Response
+// API request failed") and gets no time to last token, as in LLMeter. A
+// response with status "incomplete" (max_output_tokens reached, content
+// filter) is a success with the text it has; the reason is not recorded.
+//
+// Streaming: the body is read as Server-Sent Events; an event's type is the
+// "type" of its data, else its "event:" name. response.created gives the
+// id; every non-empty response.output_text.delta is visible text (first one:
+// time to first token, last one: time to last token);
+// response.reasoning_text.delta and response.reasoning_summary_text.delta
+// set the time to first token only with ReasoningCountsForTTFT (LLMeter's
+// ttft_visible_tokens_only=False) and are never text; response.completed
+// and response.incomplete end the stream and give the usage;
+// response.failed ends it with an *llmeter.APIError (same format) and moves
+// the time to last token to its arrival; an "error" event, or an "error"
+// object in any event, is an *llmeter.APIError; a stream that ends (or sends
+// "data: [DONE]") before one of those three terminal events wraps
+// llmeter.ErrIncompleteStream. Other events are ignored. As for chat chunks,
+// text deltas and ignored events are decoded by a small allocation-free
+// scanner (fastEvent) after json.Valid, and everything else by
+// encoding/json; FuzzFastEvent checks the two agree.
+//
+// EndpointConfig saves base_url, header_names and, for the streaming
+// endpoint, "ttft_visible_tokens_only" (the negation of
+// ReasoningCountsForTTFT), which ResponsesConfigFromMap reads back.
+//
+// Divergences of the Responses endpoints from LLMeter:
+//
+//   - Streaming requests do not get stream_options {"include_usage": true}:
+//     that is a Chat Completions option; the Responses API's stream_options
+//     only has include_obfuscation, and it always reports usage in
+//     response.completed.
+//   - Usage is also read from response.incomplete and response.failed
+//     (LLMeter reads it from response.completed only).
+//   - "error" events fail the response (the SDK yields them and LLMeter
+//     ignores them), and a stream without a terminal event is an error.
+//   - CreateResponsesPayload requires some input and a positive
+//     max_output_tokens (LLMeter does not check).
 package openai
