@@ -27,7 +27,7 @@ var ErrRunExists = errors.New("llmeter: run folder already exists")
 
 // Runner runs one batch of requests through an Endpoint: Clients concurrent
 // clients, each sending its requests one after the other (closed loop),
-// either NRequests each or for RunDuration. It is a plain configuration
+// either NRequests each, TotalRequests among them, or for RunDuration. It is a plain configuration
 // struct; its zero values have the documented defaults, and it is saved as
 // run_config.json.
 type Runner struct {
@@ -41,8 +41,15 @@ type Runner struct {
 	// Clients is the number of concurrent clients; default 1.
 	Clients int
 	// NRequests is the number of requests per client; default the number of
-	// payloads. Exclusive with RunDuration.
+	// payloads. Exclusive with RunDuration and TotalRequests.
 	NRequests int
+	// TotalRequests, instead of NRequests, is the number of requests of the
+	// whole run, shared among the clients: each client takes the next one
+	// when it is free, so exactly this many are sent (with Payloads in their
+	// shared sequence, every payload is sent equally often when it is a
+	// multiple of their number). run_config.json saves n_requests as
+	// TotalRequests/Clients rounded up.
+	TotalRequests int
 	// RunDuration bounds the run by time instead of count: no request is sent
 	// after it (requests in flight complete).
 	RunDuration time.Duration
@@ -125,10 +132,16 @@ func (r *Runner) Validate() error {
 	if r.NRequests < 0 {
 		return fmt.Errorf("llmeter: runner: number of requests must be positive, got %d", r.NRequests)
 	}
+	if r.TotalRequests < 0 {
+		return fmt.Errorf("llmeter: runner: total number of requests must be positive, got %d", r.TotalRequests)
+	}
 	if r.RunDuration > 0 && r.NRequests > 0 {
 		return errors.New("llmeter: runner: cannot set both n_requests and run_duration")
 	}
-	if r.RunDuration == 0 && r.NRequests == 0 {
+	if r.TotalRequests > 0 && (r.NRequests > 0 || r.RunDuration > 0) {
+		return errors.New("llmeter: runner: total requests exclude n_requests and run_duration")
+	}
+	if r.RunDuration == 0 && r.NRequests == 0 && r.TotalRequests == 0 {
 		r.NRequests = len(r.Payloads)
 	}
 	if r.Timeout == 0 {
@@ -243,6 +256,25 @@ func (x *execution) createFolder(explicitName bool) error {
 	return err
 }
 
+// perClient is n_requests: per client, or the total shared out, rounded up.
+func (r *Runner) perClient() int {
+	if r.TotalRequests > 0 {
+		return (r.TotalRequests + r.Clients - 1) / r.Clients
+	}
+	return r.NRequests
+}
+
+// planned is the number of requests of a count-bound run, else 0.
+func (r *Runner) planned() int {
+	switch {
+	case r.RunDuration > 0:
+		return 0
+	case r.TotalRequests > 0:
+		return r.TotalRequests
+	}
+	return r.Clients * r.NRequests
+}
+
 // configStats is run_config.json, with exactly LLMeter's keys.
 func (r *Runner) configStats(dir, payloadPath string) *Stats {
 	st := NewStats()
@@ -250,7 +282,7 @@ func (r *Runner) configStats(dir, payloadPath string) *Stats {
 	st.Set("output_path", dir)
 	st.Set("tokenizer", TokenizerToMap(r.Tokenizer))
 	st.Set("clients", r.Clients)
-	st.Set("n_requests", r.NRequests)
+	st.Set("n_requests", r.perClient())
 	if r.RunDuration > 0 {
 		st.Set("run_duration", r.RunDuration.Seconds())
 	} else {
@@ -321,7 +353,7 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 	res := &Result{
 		TotalRequests:  x.acc.count,
 		Clients:        cfg.Clients,
-		NRequests:      cfg.NRequests,
+		NRequests:      cfg.perClient(),
 		TotalTestTime:  &totalTestTime,
 		ModelID:        cfg.Endpoint.Info().ModelID,
 		OutputPath:     x.dir,
@@ -387,14 +419,18 @@ func (x *execution) client(ctx, inflightCtx context.Context, i int) {
 		}
 	}
 	opts := invokeOptions{runStart: x.start, recordChunks: !cfg.NoChunkTimes}
-	for k := 0; cfg.RunDuration > 0 || k < cfg.NRequests; k++ {
+	for k := 0; cfg.RunDuration > 0 || cfg.TotalRequests > 0 || k < cfg.NRequests; k++ {
 		if ctx.Err() != nil {
 			return
 		}
 		if cfg.RunDuration > 0 && time.Since(x.start) >= cfg.RunDuration {
 			return
 		}
-		p := x.order[(x.next.Add(1)-1)%uint64(len(x.order))]
+		n := x.next.Add(1) - 1
+		if cfg.TotalRequests > 0 && n >= uint64(cfg.TotalRequests) {
+			return
+		}
+		p := x.order[n%uint64(len(x.order))]
 		x.inflight.Add(1)
 		resp := x.invokeOne(inflightCtx, p, opts)
 		x.inflight.Add(-1)
@@ -488,9 +524,7 @@ func (x *execution) progress(final bool) Progress {
 		Final:   final,
 		Stats:   x.acc.stats(NewStats(), elapsed.Seconds()),
 	}
-	if cfg.RunDuration == 0 {
-		p.Total = cfg.Clients * cfg.NRequests
-	}
+	p.Total = cfg.planned()
 	return p
 }
 
