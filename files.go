@@ -102,6 +102,10 @@ func appendSidecar(b []byte, r *InvocationResponse) []byte {
 		b = append(b, `, "tokens_output_source": `...)
 		b = appendString(b, r.TokensOutputSource)
 	}
+	if r.PayloadIndex != nil {
+		b = append(b, `, "payload_index": `...)
+		b = strconv.AppendInt(b, int64(*r.PayloadIndex), 10)
+	}
 	if len(r.ChunkOffsets) > 0 {
 		// Microseconds from the send: compact and exact enough.
 		b = append(b, `, "chunk_offsets_us": [`...)
@@ -133,15 +137,17 @@ type sidecarLine struct {
 	TokensInputSource  string  `json:"tokens_input_source"`
 	TokensOutputSource string  `json:"tokens_output_source"`
 	ChunkOffsetsUS     []int64 `json:"chunk_offsets_us"`
+	PayloadIndex       *int    `json:"payload_index"`
 }
 
 var sidecarKnown = map[string]bool{"id": true, "error_class": true, "send_offset": true,
-	"tokens_input_source": true, "tokens_output_source": true, "chunk_offsets_us": true}
+	"tokens_input_source": true, "tokens_output_source": true, "chunk_offsets_us": true, "payload_index": true}
 
 func (s *sidecarLine) applyTo(r *InvocationResponse, extra map[string]any) {
 	r.ErrorClass = s.ErrorClass
 	r.SendOffset = time.Duration(s.SendOffset * float64(time.Second))
 	r.TokensInputSource, r.TokensOutputSource = s.TokensInputSource, s.TokensOutputSource
+	r.PayloadIndex = s.PayloadIndex
 	if len(s.ChunkOffsetsUS) > 0 {
 		r.ChunkOffsets = make([]time.Duration, len(s.ChunkOffsetsUS))
 		for i, us := range s.ChunkOffsetsUS {

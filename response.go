@@ -49,6 +49,9 @@ type InvocationResponse struct {
 	// from: "usage" (reported by the API), "tokenizer" (local fallback) or "".
 	TokensInputSource  string
 	TokensOutputSource string
+	// PayloadIndex is the position, in the Runner's Payloads, of the payload
+	// this response answers; nil outside a Runner.
+	PayloadIndex *int
 	// Extra holds values that callbacks attach to a response (cost_* etc.);
 	// they are saved in the sidecar file.
 	Extra map[string]any

@@ -205,7 +205,7 @@ type execution struct {
 	cfg      *Runner
 	dir      string
 	writer   *responseWriter
-	order    []Payload
+	order    []int // indexes into cfg.Payloads, shuffled
 	next     atomic.Uint64
 	inflight atomic.Int64
 	sending  atomic.Bool
@@ -318,7 +318,10 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 			x.afterInvoke = append(x.afterInvoke, c)
 		}
 	}
-	x.order = append([]Payload(nil), cfg.Payloads...)
+	x.order = make([]int, len(cfg.Payloads))
+	for i := range x.order {
+		x.order[i] = i
+	}
 	rand.New(rand.NewPCG(0, 0)).Shuffle(len(x.order), func(i, j int) { x.order[i], x.order[j] = x.order[j], x.order[i] })
 	x.acc = newAccumulator()
 	x.results = make(chan *InvocationResponse, max(4096, 4*cfg.Clients))
@@ -430,10 +433,11 @@ func (x *execution) client(ctx, inflightCtx context.Context, i int) {
 		if cfg.TotalRequests > 0 && n >= uint64(cfg.TotalRequests) {
 			return
 		}
-		p := x.order[n%uint64(len(x.order))]
+		pi := x.order[n%uint64(len(x.order))]
 		x.inflight.Add(1)
-		resp := x.invokeOne(inflightCtx, p, opts)
+		resp := x.invokeOne(inflightCtx, cfg.Payloads[pi], opts)
 		x.inflight.Add(-1)
+		resp.PayloadIndex = &pi
 		x.results <- resp
 	}
 }

@@ -235,6 +235,11 @@ func TestRunnerWritesLLMeterRunFolder(t *testing.T) {
 			if !skip && loaded.Responses[0].ErrorClass != "" && len(loaded.Responses[0].ChunkOffsets) != 3 {
 				t.Errorf("sidecar not applied on load: %+v", loaded.Responses[0])
 			}
+			for i, r := range loaded.Responses {
+				if r.PayloadIndex == nil || *r.PayloadIndex != *res.Responses[i].PayloadIndex {
+					t.Errorf("response %d: payload index %v not kept on load", i, r.PayloadIndex)
+				}
+			}
 		}
 	})
 }
