@@ -193,5 +193,3 @@ func (c *PromptCollection) Create() ([]Sample, error) {
 	rand.New(rand.NewPCG(c.Seed, 0)).Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 	return all, nil
 }
-
-
