@@ -8,13 +8,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/llmeter-go/llmeter"
-	"github.com/llmeter-go/llmeter/internal/progress"
 )
 
 // Defaults of "llmeter run".
@@ -210,24 +208,9 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 	}
 
 	// The run's context: canceled by the first Ctrl-C or by the early abort.
-	var dirMu sync.Mutex
-	runDir := ""
-	currentDir := func() string {
-		dirMu.Lock()
-		defer dirMu.Unlock()
-		return runDir
-	}
-	sigCtx, stop := notifyContext(cmd.Context(),
-		func(os.Signal) { con.Printf("Interrupted: stopping… (Ctrl-C again to exit at once)\n") },
-		func(os.Signal) {
-			if dir := currentDir(); dir != "" {
-				con.Printf("Exiting at once; the responses processed so far are in %s\n", filepath.Join(dir, llmeter.ResponsesFile))
-			}
-			e.exit(exitInterrupted)
-		})
-	defer stop()
-	ctx, cancel := context.WithCancelCause(sigCtx)
-	defer cancel(nil)
+	sess := newSession(cmd.Context(), e, f.quiet)
+	defer sess.close()
+	ctx, cancel := sess.ctx, sess.cancel
 
 	grace := f.grace
 	if grace == 0 {
@@ -249,27 +232,7 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 			need: min(abortLookahead, max(planned, 1)), cancel: cancel,
 		}},
 	}
-	if f.live(e) {
-		live := progress.NewRenderer(e.stderr)
-		con.setLive(live)
-		defer con.setLive(nil)
-		runner.OnProgress = func(p llmeter.Progress) {
-			width := e.width() - 1 // a line as wide as the terminal may wrap
-			if p.Final {
-				// Like LLMeter: the bar stays, the live statistics go.
-				live.Draw([]string{progress.Bar(p, width)})
-				live.Release()
-				con.setLive(nil)
-				return
-			}
-			if ctx.Err() != nil {
-				// Interrupted or aborted: nothing more is sent, though the
-				// Runner says so only once every client has returned.
-				p.Sending = false
-			}
-			live.Draw(progress.Lines(p, width))
-		}
-	}
+	runner.OnProgress = sess.onProgress(nil, true)
 
 	// A generated name is the local time; if that folder exists (two runs
 	// in one second), the next free "-2", "-3"… is taken.
@@ -283,16 +246,14 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 		if i > 1 {
 			runner.RunName = base + "-" + strconv.Itoa(i)
 		}
-		dirMu.Lock()
-		runDir = runner.RunDir()
-		dirMu.Unlock()
+		sess.setFolder(runner.RunDir())
 		res, err = runner.Run(ctx)
 		if res == nil && errors.Is(err, llmeter.ErrRunExists) && !plan.explicitDir && i < 100 {
 			continue
 		}
 		break
 	}
-	dir := currentDir()
+	dir := sess.folder()
 	if res == nil {
 		if errors.Is(err, llmeter.ErrRunExists) {
 			return existsError(dir)
@@ -328,8 +289,7 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 			con.Printf("warning: all %d requests failed; the first error: %s\n", res.TotalRequests, firstError(res))
 		}
 	}
-	var intr *interruptError
-	if errors.As(cause, &intr) {
+	if sess.interrupted() {
 		con.Printf("Run interrupted; partial results saved to %s\n", dir)
 		return &exitError{code: exitInterrupted}
 	}
@@ -339,17 +299,6 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 		fmt.Fprintf(e.stdout, "\nResults saved to %s\n", dir)
 	}
 	return nil
-}
-
-// live reports whether to draw the live progress display.
-func (f *runFlags) live(e *env) bool {
-	if f.quiet || !e.terminal() {
-		return false
-	}
-	if v, err := strconv.ParseBool(e.getenv(envNoProgress)); err == nil && v {
-		return false
-	}
-	return true
 }
 
 // firstError returns the error of the first failed response in memory.
