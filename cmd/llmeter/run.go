@@ -28,10 +28,11 @@ const (
 
 // The built-in simulator's default latency model (also llmeter simulate's).
 const (
-	defaultSimTTFT   = 200 * time.Millisecond
-	defaultSimITL    = 10 * time.Millisecond
-	defaultSimTokens = 64
-	defaultSimJitter = 0.5
+	defaultSimTTFT    = 200 * time.Millisecond
+	defaultSimITL     = 10 * time.Millisecond
+	defaultSimPrefill = 200 * time.Microsecond
+	defaultSimTokens  = 64
+	defaultSimJitter  = 0.5
 )
 
 type runFlags struct {
