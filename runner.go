@@ -53,6 +53,18 @@ type Runner struct {
 	// RunDuration bounds the run by time instead of count: no request is sent
 	// after it (requests in flight complete).
 	RunDuration time.Duration
+	// Arrival makes the run open-loop: requests are sent on its schedule
+	// (TotalRequests of them, or for RunDuration) instead of by Clients
+	// closed-loop clients, which are then ignored. See Arrival.
+	Arrival *Arrival
+	// Warmup and WarmupRequests leave the requests sent in the first Warmup
+	// of the run, or the first WarmupRequests, out of the statistics (they
+	// are saved, marked "warmup" in the sidecar).
+	Warmup         time.Duration
+	WarmupRequests int
+	// GoodputSLOs are per-request objectives (ParseSLO, e.g. "ttft<500ms");
+	// the stats then count the requests that meet all of them (goodput).
+	GoodputSLOs []SLO
 	// Payloads are the request bodies; clients take them in turn from one
 	// shared sequence (shuffled with a fixed seed), so every payload is sent
 	// once before any is sent twice.
@@ -162,6 +174,26 @@ func (r *Runner) Validate() error {
 	if r.LowMemory && r.OutputPath == "" {
 		return errors.New("llmeter: runner: low_memory needs an output path")
 	}
+	if r.Warmup < 0 || r.WarmupRequests < 0 {
+		return errors.New("llmeter: runner: warm-up must not be negative")
+	}
+	for _, o := range r.GoodputSLOs {
+		if !o.PerRequest() {
+			return fmt.Errorf("llmeter: runner: goodput objective %s is not per request (use e.g. ttft<500ms)", o)
+		}
+	}
+	if r.Arrival != nil {
+		if err := r.Arrival.Validate(); err != nil {
+			return err
+		}
+		if r.NRequests > 0 && r.TotalRequests == 0 {
+			if r.NRequests != len(r.Payloads) || r.RunDuration > 0 {
+				return errors.New("llmeter: runner: an open-loop run takes TotalRequests or RunDuration, not n_requests")
+			}
+			// The default count: once per payload.
+			r.TotalRequests, r.NRequests = r.NRequests, 0
+		}
+	}
 	return nil
 }
 
@@ -208,6 +240,9 @@ type execution struct {
 	order    []int // indexes into cfg.Payloads, shuffled
 	next     atomic.Uint64
 	inflight atomic.Int64
+	peak     atomic.Int64 // most requests in flight at once
+	notSent  atomic.Int64 // open loop: due while the cap was reached, dropped
+	capWaits atomic.Int64 // open loop: due while the cap was reached, queued
 	sending  atomic.Bool
 	results  chan *InvocationResponse
 	start    time.Time
@@ -324,6 +359,7 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 	}
 	rand.New(rand.NewPCG(0, 0)).Shuffle(len(x.order), func(i, j int) { x.order[i], x.order[j] = x.order[j], x.order[i] })
 	x.acc = newAccumulator()
+	x.acc.slos = cfg.GoodputSLOs
 	x.results = make(chan *InvocationResponse, max(4096, 4*cfg.Clients))
 
 	// Requests in flight outlive a cancellation of ctx by GracePeriod.
@@ -341,12 +377,18 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 		defer close(consumerDone)
 		x.consume(ctx)
 	}()
-	var wg sync.WaitGroup
-	for i := range cfg.Clients {
-		wg.Go(func() { x.client(ctx, inflightCtx, i) })
+	cpu0 := cpuSample()
+	if cfg.Arrival != nil {
+		x.openLoop(ctx, inflightCtx)
+	} else {
+		var wg sync.WaitGroup
+		for i := range cfg.Clients {
+			wg.Go(func() { x.client(ctx, inflightCtx, i) })
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	totalTestTime := time.Since(x.start).Seconds()
+	cpuUse := cpuSample().utilizationSince(cpu0)
 	x.sending.Store(false)
 	close(x.results)
 	<-consumerDone
@@ -378,10 +420,17 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 		first, last := x.acc.firstSend, x.acc.lastSend
 		res.FirstRequestTime, res.LastRequestTime = &first, &last
 	}
+	if cfg.Arrival != nil {
+		// Open loop: "clients" is the most requests that were in flight.
+		res.Clients = max(int(x.peak.Load()), 1)
+		res.NRequests = x.acc.count + x.acc.warmup
+	}
+	res.slos = cfg.GoodputSLOs
 	res.stats = x.acc.stats(res.summary(), totalTestTime)
 	if interrupted {
 		res.stats.Set("interrupted", true)
 	}
+	x.selfCheck(res.stats, cpuUse)
 
 	var errs []error
 	// After-run callbacks run for interrupted runs too (LLMeter's D11 fixed),
@@ -434,10 +483,11 @@ func (x *execution) client(ctx, inflightCtx context.Context, i int) {
 			return
 		}
 		pi := x.order[n%uint64(len(x.order))]
-		x.inflight.Add(1)
+		x.peak.Store(max(x.peak.Load(), x.inflight.Add(1)))
 		resp := x.invokeOne(inflightCtx, cfg.Payloads[pi], opts)
 		x.inflight.Add(-1)
 		resp.PayloadIndex = &pi
+		resp.Warmup = x.isWarmup(n, resp.SendOffset)
 		x.results <- resp
 	}
 }

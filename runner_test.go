@@ -19,7 +19,7 @@ import (
 
 // fakeEndpoint streams "tokens" words, one per TokenDelay after FirstDelay,
 // and obeys a few payload keys: "fail" (error message), "panic", "usage"
-// (report token usage), "tokens" (how many).
+// (report token usage), "tokens" (how many), "first_delay_ms".
 type fakeEndpoint struct {
 	FirstDelay, TokenDelay time.Duration
 	calls                  atomic.Int64
@@ -69,7 +69,11 @@ func (e *fakeEndpoint) Invoke(ctx context.Context, p Payload, rec *Recorder) err
 			return ctx.Err()
 		}
 	}
-	if err := wait(e.FirstDelay); err != nil {
+	first := e.FirstDelay
+	if ms, ok := p["first_delay_ms"].(int); ok {
+		first = time.Duration(ms) * time.Millisecond
+	}
+	if err := wait(first); err != nil {
 		return err
 	}
 	for i := range n {
