@@ -70,8 +70,8 @@ type accumulator struct {
 	sent                            int
 	firstSendOffset, lastSendOffset time.Duration
 	haveSendOffsets                 bool
-	// open loop: (send offset, TTFT from schedule) of successful responses,
-	// for the latency trend
+	// open loop: (send offset, TTFT) of successful responses, for the
+	// latency trend
 	trend []trendPoint
 }
 
@@ -162,7 +162,11 @@ func (a *accumulator) add(r *InvocationResponse) {
 	}
 	if v, ok := responseMetric(r, MetricTTFTSchedule); ok {
 		a.ttftSched.Add(v)
-		a.trend = append(a.trend, trendPoint{float32(r.SendOffset.Seconds()), float32(v)})
+		// The trend is of the service time: a server that falls behind
+		// makes it grow, a late client does not.
+		if r.TimeToFirstToken != nil {
+			a.trend = append(a.trend, trendPoint{float32(r.SendOffset.Seconds()), float32(*r.TimeToFirstToken)})
+		}
 	}
 	if v, ok := responseMetric(r, MetricTTLTSchedule); ok {
 		a.ttltSched.Add(v)
@@ -260,7 +264,7 @@ func (a *accumulator) stats(head *Stats, elapsed float64) *Stats {
 	return st
 }
 
-// growing reports whether the latency from schedule grew during an open-loop
+// growing reports whether the time to first token grew during an open-loop
 // run: the median of the last third of the requests (by send time) is more
 // than twice that of the first third, and 50 ms more.
 func (a *accumulator) growing() bool {

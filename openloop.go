@@ -3,7 +3,7 @@ package llmeter
 import (
 	"context"
 	"fmt"
-	"runtime/metrics"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -120,7 +120,7 @@ func (x *execution) selfCheck(st *Stats, cpu float64) {
 			warn = append(warn, fmt.Sprintf("requests were sent late (schedule lag p99 %s for a mean gap of %s)", fmtSeconds(lag99), fmtSeconds(interval)))
 		}
 		if sent > 0 && x.acc.growing() {
-			saturated = append(saturated, "latency grew during the run: requests arrive faster than the server completes them")
+			saturated = append(saturated, "its time to first token grew during the run: requests arrive faster than it completes them")
 		}
 	}
 	if len(warn) > 0 {
@@ -148,26 +148,20 @@ func (x *execution) achievedRate() (float64, bool) {
 	return float64(x.acc.sent-1) / w, true
 }
 
-// cpuStats is a reading of the Go runtime's CPU accounting.
-type cpuStats struct{ total, idle float64 }
-
-var cpuMetrics = []string{"/cpu/classes/total:cpu-seconds", "/cpu/classes/idle:cpu-seconds"}
-
-func cpuSample() cpuStats {
-	s := []metrics.Sample{{Name: cpuMetrics[0]}, {Name: cpuMetrics[1]}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindFloat64 || s[1].Value.Kind() != metrics.KindFloat64 {
-		return cpuStats{-1, 0}
-	}
-	return cpuStats{s[0].Value.Float64(), s[1].Value.Float64()}
+// cpuStats is a reading of the process's CPU time and the wall clock.
+type cpuStats struct {
+	cpu  float64 // seconds of CPU used by the process, < 0 if unknown
+	wall time.Time
 }
 
-// utilizationSince is the busy fraction of the CPUs available to Go
-// (GOMAXPROCS) since an earlier reading, or -1 if unknown.
+func cpuSample() cpuStats { return cpuStats{processCPU(), time.Now()} }
+
+// utilizationSince is the fraction of the CPUs available to Go
+// (GOMAXPROCS) the process used since an earlier reading, or -1 if unknown.
 func (c cpuStats) utilizationSince(c0 cpuStats) float64 {
-	total := c.total - c0.total
-	if c.total < 0 || c0.total < 0 || total <= 0 {
+	wall := c.wall.Sub(c0.wall).Seconds() * float64(runtime.GOMAXPROCS(0))
+	if c.cpu < 0 || c0.cpu < 0 || wall <= 0 {
 		return -1
 	}
-	return min(max((total-(c.idle-c0.idle))/total, 0), 1)
+	return min(max((c.cpu-c0.cpu)/wall, 0), 1)
 }

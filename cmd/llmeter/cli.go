@@ -21,6 +21,7 @@ const (
 	exitOK          = 0
 	exitFailure     = 1
 	exitUsage       = 2
+	exitThresholds  = 3 // a --fail-on objective was not met
 	exitInterrupted = 130
 )
 
