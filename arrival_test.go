@@ -242,6 +242,7 @@ func TestParseSLO(t *testing.T) {
 			t.Errorf("%s: %v", tc.in, err)
 			continue
 		}
+		got.Text = "" // compare the canonical form
 		if got.String() != tc.want.String() || got.Metric != tc.want.Metric {
 			t.Errorf("%s: got %s, want %s", tc.in, got, tc.want)
 		}

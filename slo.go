@@ -24,6 +24,8 @@ type SLO struct {
 	// Min makes the objective a lower bound instead (e.g. goodput_rate>0.95):
 	// the value must be at least Min.
 	Min *float64
+	// Text is how the objective was written (ParseSLO), for messages.
+	Text string
 }
 
 // Aliases of metric names accepted by ParseSLO, as other tools and users
@@ -40,7 +42,7 @@ var sloAliases = map[string]string{
 // "goodput_rate>0.95". Times take Go duration units (ms, s) or plain
 // seconds.
 func ParseSLO(s string) (SLO, error) {
-	var slo SLO
+	slo := SLO{Text: strings.TrimSpace(s)}
 	op := strings.IndexAny(s, "<>")
 	if op <= 0 || op == len(s)-1 {
 		return slo, fmt.Errorf("llmeter: SLO %q: want METRIC[.pN|.avg]<VALUE or >VALUE, e.g. ttft.p90<500ms", s)
@@ -81,8 +83,11 @@ func ParseSLO(s string) (SLO, error) {
 	return slo, nil
 }
 
-// String writes the objective back in ParseSLO's syntax.
+// String writes the objective as it was written, or in ParseSLO's syntax.
 func (o SLO) String() string {
+	if o.Text != "" {
+		return o.Text
+	}
 	name := o.Metric
 	switch {
 	case o.Average:
