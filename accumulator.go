@@ -1,6 +1,9 @@
 package llmeter
 
 import (
+	"cmp"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -12,7 +15,22 @@ const (
 	MetricOutputTokens = "num_tokens_output"
 	MetricInputTokens  = "num_tokens_input"
 	MetricCachedTokens = "num_tokens_input_cached"
+
+	// MetricITL is the gap between consecutive chunks of visible text,
+	// pooled over requests (vLLM's and SGLang's "ITL", AIPerf's "ICL"); per
+	// token when every chunk carries one token.
+	MetricITL = "inter_token_latency"
+	// Open-loop runs: latency measured from the intended send time (so it
+	// includes the client's own delay, the coordinated-omission fix), and
+	// that delay itself.
+	MetricTTFTSchedule = "time_to_first_token_from_schedule"
+	MetricTTLTSchedule = "time_to_last_token_from_schedule"
+	MetricScheduleLag  = "schedule_lag"
 )
+
+// LateThreshold is how late after its intended time a request must be sent
+// to count in late_requests.
+const LateThreshold = time.Millisecond
 
 // Metrics lists the per-response metrics summarized in the stats.
 var Metrics = []string{MetricTTLT, MetricTTFT, MetricTPOT, MetricOutputTokens, MetricInputTokens, MetricCachedTokens}
@@ -37,18 +55,69 @@ type accumulator struct {
 	totalReasoning   int
 	ttlt, ttft, tpot *Sample
 	out, in, cached  *Sample
+
+	itl                      *Sample
+	ttftSched, ttltSched     *Sample
+	lag                      *Sample
+	late, openLoop           int
+	warmup                   int
+	slos                     []SLO // per-request objectives: goodput
+	good                     int
+	firstOffset, lastArrival time.Duration // the measured window (offsets from the run's start)
+	haveWindow               bool
+
+	// every send, warm-up included: for the achieved rate
+	sent                            int
+	firstSendOffset, lastSendOffset time.Duration
+	haveSendOffsets                 bool
+	// open loop: (send offset, TTFT) of successful responses, for the
+	// latency trend
+	trend []trendPoint
 }
+
+type trendPoint struct{ at, latency float32 }
 
 func newAccumulator() *accumulator {
 	return &accumulator{
 		classes: map[string]int{},
 		ttlt:    NewSample(false), ttft: NewSample(false), tpot: NewSample(false),
 		out: NewSample(true), in: NewSample(true), cached: NewSample(true),
+		itl: NewSample(false), ttftSched: NewSample(false), ttltSched: NewSample(false), lag: NewSample(false),
 	}
 }
 
 func (a *accumulator) add(r *InvocationResponse) {
+	if r.SendOffset > 0 || r.IntendedOffset != nil {
+		a.sent++
+		if !a.haveSendOffsets || r.SendOffset < a.firstSendOffset {
+			a.firstSendOffset = r.SendOffset
+		}
+		a.lastSendOffset = max(a.lastSendOffset, r.SendOffset)
+		a.haveSendOffsets = true
+	}
+	if r.Warmup {
+		a.warmup++
+		return
+	}
 	a.count++
+	if lag, ok := scheduleLag(r); ok {
+		a.openLoop++
+		a.lag.Add(lag.Seconds())
+		if lag > LateThreshold {
+			a.late++
+		}
+	}
+	if r.SendOffset > 0 || r.IntendedOffset != nil {
+		end := r.SendOffset
+		if r.TimeToLastToken != nil {
+			end += time.Duration(*r.TimeToLastToken * float64(time.Second))
+		}
+		if !a.haveWindow || r.SendOffset < a.firstOffset {
+			a.firstOffset = r.SendOffset
+		}
+		a.lastArrival = max(a.lastArrival, end)
+		a.haveWindow = true
+	}
 	if r.RequestTime != nil {
 		t := *r.RequestTime
 		if !a.haveSend || t.Before(a.firstSend) {
@@ -88,6 +157,35 @@ func (a *accumulator) add(r *InvocationResponse) {
 	if r.NumTokensOutputReasoning != nil {
 		a.totalReasoning += *r.NumTokensOutputReasoning
 	}
+	for i := 1; i < len(r.ChunkOffsets); i++ {
+		a.itl.Add((r.ChunkOffsets[i] - r.ChunkOffsets[i-1]).Seconds())
+	}
+	if v, ok := responseMetric(r, MetricTTFTSchedule); ok {
+		a.ttftSched.Add(v)
+		// The trend is of the service time: a server that falls behind
+		// makes it grow, a late client does not.
+		if r.TimeToFirstToken != nil {
+			a.trend = append(a.trend, trendPoint{float32(r.SendOffset.Seconds()), float32(*r.TimeToFirstToken)})
+		}
+	}
+	if v, ok := responseMetric(r, MetricTTLTSchedule); ok {
+		a.ttltSched.Add(v)
+	}
+	if len(a.slos) > 0 && meetsAll(r, a.slos) {
+		a.good++
+	}
+}
+
+// meetsAll reports whether a successful response meets every per-request
+// objective (a metric it lacks fails the objective).
+func meetsAll(r *InvocationResponse, slos []SLO) bool {
+	for _, o := range slos {
+		v, ok := responseMetric(r, o.Metric)
+		if !ok || !o.meets(v) {
+			return false
+		}
+	}
+	return true
 }
 
 // stats returns the statistics: the summary fields first (head), then the
@@ -131,5 +229,66 @@ func (a *accumulator) stats(head *Stats, elapsed float64) *Stats {
 	if a.callbackErrors > 0 {
 		st.Set("callback_errors", a.callbackErrors)
 	}
+	a.itl.Summary(st, MetricITL, DefaultPercentiles)
+	if a.openLoop > 0 {
+		a.ttftSched.Summary(st, MetricTTFTSchedule, DefaultPercentiles)
+		a.ttltSched.Summary(st, MetricTTLTSchedule, DefaultPercentiles)
+		a.lag.Summary(st, MetricScheduleLag, DefaultPercentiles)
+		st.Set(MetricScheduleLag+"-max", slicesMax(a.lag.Sorted()))
+		st.Set("late_requests", a.late)
+	}
+	if a.warmup > 0 {
+		st.Set("warmup_requests", a.warmup)
+		if w := (a.lastArrival - a.firstOffset).Seconds(); a.haveWindow && w > 0 {
+			// Throughput over the measured (post-warm-up) window only.
+			st.Set("steady_requests_per_minute", float64(a.count)*60/w)
+			st.Set("steady_output_tps", float64(a.totalOut)/w)
+		}
+	}
+	if len(a.slos) > 0 {
+		names := make([]string, len(a.slos))
+		for i, o := range a.slos {
+			names[i] = o.String()
+		}
+		st.Set("goodput_slos", strings.Join(names, ", "))
+		st.Set("goodput_requests", a.good)
+		rate := 0.0
+		if a.count > 0 {
+			rate = float64(a.good) / float64(a.count)
+		}
+		st.Set("goodput_rate", rate)
+		if elapsed > 0 {
+			st.Set("goodput_requests_per_minute", float64(a.good)*60/elapsed)
+		}
+	}
 	return st
+}
+
+// growing reports whether the time to first token grew during an open-loop
+// run: the median of the last third of the requests (by send time) is more
+// than twice that of the first third, and 50 ms more.
+func (a *accumulator) growing() bool {
+	if len(a.trend) < 30 {
+		return false
+	}
+	pts := slices.Clone(a.trend)
+	slices.SortFunc(pts, func(p, q trendPoint) int { return cmp.Compare(p.at, q.at) })
+	median := func(ps []trendPoint) float64 {
+		v := make([]float64, len(ps))
+		for i, p := range ps {
+			v[i] = float64(p.latency)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	third := len(pts) / 3
+	first, last := median(pts[:third]), median(pts[len(pts)-third:])
+	return last > 2*first && last-first > 0.05
+}
+
+func slicesMax(s []float64) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)-1]
 }

@@ -102,6 +102,17 @@ func appendSidecar(b []byte, r *InvocationResponse) []byte {
 		b = append(b, `, "tokens_output_source": `...)
 		b = appendString(b, r.TokensOutputSource)
 	}
+	if r.IntendedOffset != nil {
+		b = append(b, `, "intended_offset": `...)
+		b, _ = appendFloat(b, r.IntendedOffset.Seconds())
+	}
+	if r.Warmup {
+		b = append(b, `, "warmup": true`...)
+	}
+	if r.PayloadIndex != nil {
+		b = append(b, `, "payload_index": `...)
+		b = strconv.AppendInt(b, int64(*r.PayloadIndex), 10)
+	}
 	if len(r.ChunkOffsets) > 0 {
 		// Microseconds from the send: compact and exact enough.
 		b = append(b, `, "chunk_offsets_us": [`...)
@@ -127,21 +138,31 @@ func appendSidecar(b []byte, r *InvocationResponse) []byte {
 }
 
 type sidecarLine struct {
-	ID                 string  `json:"id"`
-	ErrorClass         string  `json:"error_class"`
-	SendOffset         float64 `json:"send_offset"`
-	TokensInputSource  string  `json:"tokens_input_source"`
-	TokensOutputSource string  `json:"tokens_output_source"`
-	ChunkOffsetsUS     []int64 `json:"chunk_offsets_us"`
+	ID                 string   `json:"id"`
+	ErrorClass         string   `json:"error_class"`
+	SendOffset         float64  `json:"send_offset"`
+	TokensInputSource  string   `json:"tokens_input_source"`
+	TokensOutputSource string   `json:"tokens_output_source"`
+	ChunkOffsetsUS     []int64  `json:"chunk_offsets_us"`
+	PayloadIndex       *int     `json:"payload_index"`
+	IntendedOffset     *float64 `json:"intended_offset"`
+	Warmup             bool     `json:"warmup"`
 }
 
 var sidecarKnown = map[string]bool{"id": true, "error_class": true, "send_offset": true,
-	"tokens_input_source": true, "tokens_output_source": true, "chunk_offsets_us": true}
+	"tokens_input_source": true, "tokens_output_source": true, "chunk_offsets_us": true, "payload_index": true,
+	"intended_offset": true, "warmup": true}
 
 func (s *sidecarLine) applyTo(r *InvocationResponse, extra map[string]any) {
 	r.ErrorClass = s.ErrorClass
 	r.SendOffset = time.Duration(s.SendOffset * float64(time.Second))
 	r.TokensInputSource, r.TokensOutputSource = s.TokensInputSource, s.TokensOutputSource
+	r.PayloadIndex = s.PayloadIndex
+	r.Warmup = s.Warmup
+	if s.IntendedOffset != nil {
+		d := time.Duration(*s.IntendedOffset * float64(time.Second))
+		r.IntendedOffset = &d
+	}
 	if len(s.ChunkOffsetsUS) > 0 {
 		r.ChunkOffsets = make([]time.Duration, len(s.ChunkOffsetsUS))
 		for i, us := range s.ChunkOffsetsUS {

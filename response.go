@@ -49,6 +49,16 @@ type InvocationResponse struct {
 	// from: "usage" (reported by the API), "tokenizer" (local fallback) or "".
 	TokensInputSource  string
 	TokensOutputSource string
+	// IntendedOffset, in an open-loop run, is when the request was due: the
+	// time from the start of the run that its arrival schedule gave it (the
+	// request was sent SendOffset−IntendedOffset late). Nil in closed-loop
+	// runs.
+	IntendedOffset *time.Duration
+	// Warmup marks a response of the warm-up, left out of the statistics.
+	Warmup bool
+	// PayloadIndex is the position, in the Runner's Payloads, of the payload
+	// this response answers; nil outside a Runner.
+	PayloadIndex *int
 	// Extra holds values that callbacks attach to a response (cost_* etc.);
 	// they are saved in the sidecar file.
 	Extra map[string]any

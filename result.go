@@ -38,6 +38,7 @@ type Result struct {
 	stats       *Stats // precomputed (live run, or stats.json when loaded lazily)
 	recomputed  *Stats // cache of stats computed from Responses
 	contributed *Stats // stats added by callbacks
+	slos        []SLO  // goodput objectives of the run
 }
 
 // SummaryKeys are summary.json's keys (the Result fields LLMeter saves), in
@@ -110,6 +111,7 @@ func (r *Result) Stats() *Stats {
 // computeStats is the one definition of the statistics, from Responses.
 func (r *Result) computeStats() *Stats {
 	acc := newAccumulator()
+	acc.slos = r.slos
 	for _, resp := range r.Responses {
 		acc.add(resp)
 	}
@@ -346,6 +348,15 @@ func LoadResult(dir string, opts LoadOptions) (*Result, error) {
 	if fileStats != nil {
 		if v, ok := fileStats.Get("interrupted"); ok && v == true {
 			r.Interrupted = true
+		}
+		if v, ok := fileStats.Get("goodput_slos"); ok {
+			// Goodput is recomputed against the run's own objectives.
+			s, _ := v.(string)
+			for _, part := range strings.Split(s, ", ") {
+				if o, err := ParseSLO(part); err == nil && part != "" {
+					r.slos = append(r.slos, o)
+				}
+			}
 		}
 	}
 	if recovered {

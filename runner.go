@@ -27,7 +27,7 @@ var ErrRunExists = errors.New("llmeter: run folder already exists")
 
 // Runner runs one batch of requests through an Endpoint: Clients concurrent
 // clients, each sending its requests one after the other (closed loop),
-// either NRequests each or for RunDuration. It is a plain configuration
+// either NRequests each, TotalRequests among them, or for RunDuration. It is a plain configuration
 // struct; its zero values have the documented defaults, and it is saved as
 // run_config.json.
 type Runner struct {
@@ -41,11 +41,30 @@ type Runner struct {
 	// Clients is the number of concurrent clients; default 1.
 	Clients int
 	// NRequests is the number of requests per client; default the number of
-	// payloads. Exclusive with RunDuration.
+	// payloads. Exclusive with RunDuration and TotalRequests.
 	NRequests int
+	// TotalRequests, instead of NRequests, is the number of requests of the
+	// whole run, shared among the clients: each client takes the next one
+	// when it is free, so exactly this many are sent (with Payloads in their
+	// shared sequence, every payload is sent equally often when it is a
+	// multiple of their number). run_config.json saves n_requests as
+	// TotalRequests/Clients rounded up.
+	TotalRequests int
 	// RunDuration bounds the run by time instead of count: no request is sent
 	// after it (requests in flight complete).
 	RunDuration time.Duration
+	// Arrival makes the run open-loop: requests are sent on its schedule
+	// (TotalRequests of them, or for RunDuration) instead of by Clients
+	// closed-loop clients, which are then ignored. See Arrival.
+	Arrival *Arrival
+	// Warmup and WarmupRequests leave the requests sent in the first Warmup
+	// of the run, or the first WarmupRequests, out of the statistics (they
+	// are saved, marked "warmup" in the sidecar).
+	Warmup         time.Duration
+	WarmupRequests int
+	// GoodputSLOs are per-request objectives (ParseSLO, e.g. "ttft<500ms");
+	// the stats then count the requests that meet all of them (goodput).
+	GoodputSLOs []SLO
 	// Payloads are the request bodies; clients take them in turn from one
 	// shared sequence (shuffled with a fixed seed), so every payload is sent
 	// once before any is sent twice.
@@ -125,10 +144,16 @@ func (r *Runner) Validate() error {
 	if r.NRequests < 0 {
 		return fmt.Errorf("llmeter: runner: number of requests must be positive, got %d", r.NRequests)
 	}
+	if r.TotalRequests < 0 {
+		return fmt.Errorf("llmeter: runner: total number of requests must be positive, got %d", r.TotalRequests)
+	}
 	if r.RunDuration > 0 && r.NRequests > 0 {
 		return errors.New("llmeter: runner: cannot set both n_requests and run_duration")
 	}
-	if r.RunDuration == 0 && r.NRequests == 0 {
+	if r.TotalRequests > 0 && (r.NRequests > 0 || r.RunDuration > 0) {
+		return errors.New("llmeter: runner: total requests exclude n_requests and run_duration")
+	}
+	if r.RunDuration == 0 && r.NRequests == 0 && r.TotalRequests == 0 {
 		r.NRequests = len(r.Payloads)
 	}
 	if r.Timeout == 0 {
@@ -148,6 +173,26 @@ func (r *Runner) Validate() error {
 	}
 	if r.LowMemory && r.OutputPath == "" {
 		return errors.New("llmeter: runner: low_memory needs an output path")
+	}
+	if r.Warmup < 0 || r.WarmupRequests < 0 {
+		return errors.New("llmeter: runner: warm-up must not be negative")
+	}
+	for _, o := range r.GoodputSLOs {
+		if !o.PerRequest() {
+			return fmt.Errorf("llmeter: runner: goodput objective %s is not per request (use e.g. ttft<500ms)", o)
+		}
+	}
+	if r.Arrival != nil {
+		if err := r.Arrival.Validate(); err != nil {
+			return err
+		}
+		if r.NRequests > 0 && r.TotalRequests == 0 {
+			if r.NRequests != len(r.Payloads) || r.RunDuration > 0 {
+				return errors.New("llmeter: runner: an open-loop run takes TotalRequests or RunDuration, not n_requests")
+			}
+			// The default count: once per payload.
+			r.TotalRequests, r.NRequests = r.NRequests, 0
+		}
 	}
 	return nil
 }
@@ -192,9 +237,12 @@ type execution struct {
 	cfg      *Runner
 	dir      string
 	writer   *responseWriter
-	order    []Payload
+	order    []int // indexes into cfg.Payloads, shuffled
 	next     atomic.Uint64
 	inflight atomic.Int64
+	peak     atomic.Int64 // most requests in flight at once
+	notSent  atomic.Int64 // open loop: due while the cap was reached, dropped
+	capWaits atomic.Int64 // open loop: due while the cap was reached, queued
 	sending  atomic.Bool
 	results  chan *InvocationResponse
 	start    time.Time
@@ -243,6 +291,25 @@ func (x *execution) createFolder(explicitName bool) error {
 	return err
 }
 
+// perClient is n_requests: per client, or the total shared out, rounded up.
+func (r *Runner) perClient() int {
+	if r.TotalRequests > 0 {
+		return (r.TotalRequests + r.Clients - 1) / r.Clients
+	}
+	return r.NRequests
+}
+
+// planned is the number of requests of a count-bound run, else 0.
+func (r *Runner) planned() int {
+	switch {
+	case r.RunDuration > 0:
+		return 0
+	case r.TotalRequests > 0:
+		return r.TotalRequests
+	}
+	return r.Clients * r.NRequests
+}
+
 // configStats is run_config.json, with exactly LLMeter's keys.
 func (r *Runner) configStats(dir, payloadPath string) *Stats {
 	st := NewStats()
@@ -250,7 +317,7 @@ func (r *Runner) configStats(dir, payloadPath string) *Stats {
 	st.Set("output_path", dir)
 	st.Set("tokenizer", TokenizerToMap(r.Tokenizer))
 	st.Set("clients", r.Clients)
-	st.Set("n_requests", r.NRequests)
+	st.Set("n_requests", r.perClient())
 	if r.RunDuration > 0 {
 		st.Set("run_duration", r.RunDuration.Seconds())
 	} else {
@@ -286,9 +353,13 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 			x.afterInvoke = append(x.afterInvoke, c)
 		}
 	}
-	x.order = append([]Payload(nil), cfg.Payloads...)
+	x.order = make([]int, len(cfg.Payloads))
+	for i := range x.order {
+		x.order[i] = i
+	}
 	rand.New(rand.NewPCG(0, 0)).Shuffle(len(x.order), func(i, j int) { x.order[i], x.order[j] = x.order[j], x.order[i] })
 	x.acc = newAccumulator()
+	x.acc.slos = cfg.GoodputSLOs
 	x.results = make(chan *InvocationResponse, max(4096, 4*cfg.Clients))
 
 	// Requests in flight outlive a cancellation of ctx by GracePeriod.
@@ -306,12 +377,18 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 		defer close(consumerDone)
 		x.consume(ctx)
 	}()
-	var wg sync.WaitGroup
-	for i := range cfg.Clients {
-		wg.Go(func() { x.client(ctx, inflightCtx, i) })
+	cpu0 := cpuSample()
+	if cfg.Arrival != nil {
+		x.openLoop(ctx, inflightCtx)
+	} else {
+		var wg sync.WaitGroup
+		for i := range cfg.Clients {
+			wg.Go(func() { x.client(ctx, inflightCtx, i) })
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	totalTestTime := time.Since(x.start).Seconds()
+	cpuUse := cpuSample().utilizationSince(cpu0)
 	x.sending.Store(false)
 	close(x.results)
 	<-consumerDone
@@ -321,7 +398,7 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 	res := &Result{
 		TotalRequests:  x.acc.count,
 		Clients:        cfg.Clients,
-		NRequests:      cfg.NRequests,
+		NRequests:      cfg.perClient(),
 		TotalTestTime:  &totalTestTime,
 		ModelID:        cfg.Endpoint.Info().ModelID,
 		OutputPath:     x.dir,
@@ -343,10 +420,17 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 		first, last := x.acc.firstSend, x.acc.lastSend
 		res.FirstRequestTime, res.LastRequestTime = &first, &last
 	}
+	if cfg.Arrival != nil {
+		// Open loop: "clients" is the most requests that were in flight.
+		res.Clients = max(int(x.peak.Load()), 1)
+		res.NRequests = x.acc.count + x.acc.warmup
+	}
+	res.slos = cfg.GoodputSLOs
 	res.stats = x.acc.stats(res.summary(), totalTestTime)
 	if interrupted {
 		res.stats.Set("interrupted", true)
 	}
+	x.selfCheck(res.stats, cpuUse)
 
 	var errs []error
 	// After-run callbacks run for interrupted runs too (LLMeter's D11 fixed),
@@ -387,17 +471,23 @@ func (x *execution) client(ctx, inflightCtx context.Context, i int) {
 		}
 	}
 	opts := invokeOptions{runStart: x.start, recordChunks: !cfg.NoChunkTimes}
-	for k := 0; cfg.RunDuration > 0 || k < cfg.NRequests; k++ {
+	for k := 0; cfg.RunDuration > 0 || cfg.TotalRequests > 0 || k < cfg.NRequests; k++ {
 		if ctx.Err() != nil {
 			return
 		}
 		if cfg.RunDuration > 0 && time.Since(x.start) >= cfg.RunDuration {
 			return
 		}
-		p := x.order[(x.next.Add(1)-1)%uint64(len(x.order))]
-		x.inflight.Add(1)
-		resp := x.invokeOne(inflightCtx, p, opts)
+		n := x.next.Add(1) - 1
+		if cfg.TotalRequests > 0 && n >= uint64(cfg.TotalRequests) {
+			return
+		}
+		pi := x.order[n%uint64(len(x.order))]
+		x.peak.Store(max(x.peak.Load(), x.inflight.Add(1)))
+		resp := x.invokeOne(inflightCtx, cfg.Payloads[pi], opts)
 		x.inflight.Add(-1)
+		resp.PayloadIndex = &pi
+		resp.Warmup = x.isWarmup(n, resp.SendOffset)
 		x.results <- resp
 	}
 }
@@ -488,9 +578,7 @@ func (x *execution) progress(final bool) Progress {
 		Final:   final,
 		Stats:   x.acc.stats(NewStats(), elapsed.Seconds()),
 	}
-	if cfg.RunDuration == 0 {
-		p.Total = cfg.Clients * cfg.NRequests
-	}
+	p.Total = cfg.planned()
 	return p
 }
 

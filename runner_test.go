@@ -3,6 +3,7 @@ package llmeter
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -18,7 +19,7 @@ import (
 
 // fakeEndpoint streams "tokens" words, one per TokenDelay after FirstDelay,
 // and obeys a few payload keys: "fail" (error message), "panic", "usage"
-// (report token usage), "tokens" (how many).
+// (report token usage), "tokens" (how many), "first_delay_ms".
 type fakeEndpoint struct {
 	FirstDelay, TokenDelay time.Duration
 	calls                  atomic.Int64
@@ -68,7 +69,11 @@ func (e *fakeEndpoint) Invoke(ctx context.Context, p Payload, rec *Recorder) err
 			return ctx.Err()
 		}
 	}
-	if err := wait(e.FirstDelay); err != nil {
+	first := e.FirstDelay
+	if ms, ok := p["first_delay_ms"].(int); ok {
+		first = time.Duration(ms) * time.Millisecond
+	}
+	if err := wait(first); err != nil {
 		return err
 	}
 	for i := range n {
@@ -234,6 +239,11 @@ func TestRunnerWritesLLMeterRunFolder(t *testing.T) {
 			if !skip && loaded.Responses[0].ErrorClass != "" && len(loaded.Responses[0].ChunkOffsets) != 3 {
 				t.Errorf("sidecar not applied on load: %+v", loaded.Responses[0])
 			}
+			for i, r := range loaded.Responses {
+				if r.PayloadIndex == nil || *r.PayloadIndex != *res.Responses[i].PayloadIndex {
+					t.Errorf("response %d: payload index %v not kept on load", i, r.PayloadIndex)
+				}
+			}
 		}
 	})
 }
@@ -332,6 +342,47 @@ func TestRunnerSpreadsPayloadsOverClients(t *testing.T) {
 		}
 		if len(seen) != 16 {
 			t.Errorf("4 clients × 4 requests sent %d distinct payloads of 16, want all 16 (LLMeter's D2)", len(seen))
+		}
+	})
+}
+
+func TestRunnerTotalRequestsSendsEachPayloadOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var payloads []Payload
+		for i := range 14 {
+			payloads = append(payloads, Payload{"prompt": fmt.Sprintf("p%d", i)})
+		}
+		dir := t.TempDir()
+		var last Progress
+		r := &Runner{Endpoint: &fakeEndpoint{FirstDelay: time.Millisecond}, Clients: 4, TotalRequests: 14, Payloads: payloads,
+			OutputPath: dir, RunName: "r", OnProgress: func(p Progress) { last = p }}
+		res, err := r.Run(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[any]int{}
+		for _, resp := range res.Responses {
+			seen[resp.InputPrompt]++
+		}
+		if len(res.Responses) != 14 || len(seen) != 14 {
+			t.Errorf("4 clients, 14 requests in all: got %d responses, %d distinct payloads; want 14, 14", len(res.Responses), len(seen))
+		}
+		if last.Total != 14 || last.Done != 14 {
+			t.Errorf("progress: got total %d, done %d; want 14, 14", last.Total, last.Done)
+		}
+		if res.NRequests != 4 { // 14/4 rounded up
+			t.Errorf("n_requests: got %d, want 4", res.NRequests)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "r", RunConfigFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg map[string]any
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(cfg["n_requests"]); got != "4" {
+			t.Errorf("run_config n_requests: got %s, want 4", got)
 		}
 	})
 }
@@ -578,6 +629,8 @@ func TestRunnerValidation(t *testing.T) {
 		{"no payload", Runner{Endpoint: ep}, "no payload"},
 		{"both bounds", Runner{Endpoint: ep, Payloads: p, NRequests: 2, RunDuration: time.Second}, "both"},
 		{"negative clients", Runner{Endpoint: ep, Payloads: p, Clients: -1}, "clients"},
+		{"total and per client", Runner{Endpoint: ep, Payloads: p, NRequests: 2, TotalRequests: 4}, "total requests exclude"},
+		{"negative total", Runner{Endpoint: ep, Payloads: p, TotalRequests: -4}, "total number of requests"},
 		{"low memory without output", Runner{Endpoint: ep, Payloads: p, LowMemory: true}, "low_memory"},
 		{"missing payload file", Runner{Endpoint: ep, PayloadPath: "/nonexistent/p.jsonl"}, "no such file"},
 	}

@@ -51,6 +51,11 @@ type Config struct {
 	// Model is the model name echoed when the request names none; default
 	// "sim-model".
 	Model string
+	// TimersOnly waits with runtime timers alone, without the precise
+	// nanosleep finish (see the package documentation). It is required inside
+	// a testing/synctest bubble, where only runtime timers follow the fake
+	// clock.
+	TimersOnly bool
 }
 
 // ErrorKind is a kind of injected failure.
@@ -174,6 +179,9 @@ func New(cfg Config) *Server {
 		cfg.Model = defaultModel
 	}
 	s := &Server{cfg: cfg, fine: fineWait}
+	if cfg.TimersOnly {
+		s.fine = 0
+	}
 	if len(cfg.ErrorKinds) == 0 {
 		s.kinds = defaultErrorKinds
 	} else {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -100,9 +101,8 @@ type served struct {
 // newFake returns a server for use inside a synctest bubble: runtime timers
 // only, since a precise (nanosleep) wait does not advance fake time.
 func newFake(cfg Config) *Server {
-	s := New(cfg)
-	s.fine = 0
-	return s
+	cfg.TimersOnly = true
+	return New(cfg)
 }
 
 func reqBody(prompt string, stream, usage bool, extra string) string {
@@ -1011,4 +1011,56 @@ func BenchmarkServeStreamZeroDelay(b *testing.B) {
 	if w.writes != n {
 		b.Fatalf("%d writes for %d responses", w.writes, n)
 	}
+}
+
+func TestTransportInSynctest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(Config{TTFT: 100 * time.Millisecond, ITL: 10 * time.Millisecond, OutputTokens: 4, TimersOnly: true})
+		c := &http.Client{Transport: Transport(s)}
+		start := time.Now()
+		resp, err := c.Post("http://sim/v1/chat/completions", "application/json", strings.NewReader(reqBody("a b c", true, true, "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+			t.Fatalf("got %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		br := bufio.NewReader(resp.Body)
+		var times []time.Duration
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				break
+			}
+			if strings.Contains(line, `"content":"`) && !strings.Contains(line, `"content":""`) {
+				times = append(times, time.Since(start))
+			}
+		}
+		want := []time.Duration{100 * time.Millisecond, 110 * time.Millisecond, 120 * time.Millisecond, 130 * time.Millisecond}
+		if fmt.Sprint(times) != fmt.Sprint(want) {
+			t.Errorf("token times on the fake clock: got %v, want %v", times, want)
+		}
+
+		// A drop ends the body with io.ErrUnexpectedEOF; a canceled request
+		// with the context's error.
+		s2 := New(Config{OutputTokens: 6, ErrorRate: 1, ErrorKinds: []ErrorKind{ErrorDropMidStream}, TimersOnly: true})
+		resp2, err := (&http.Client{Transport: Transport(s2)}).Post("http://sim/v1/chat/completions", "application/json", strings.NewReader(reqBody("x", true, false, "")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadAll(resp2.Body); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("drop: got %v, want io.ErrUnexpectedEOF", err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://sim/v1/chat/completions", strings.NewReader(reqBody("x", true, false, "")))
+		resp3, err := (&http.Client{Transport: Transport(s)}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadAll(resp3.Body); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("timeout: got %v, want context.DeadlineExceeded", err)
+		}
+	})
 }

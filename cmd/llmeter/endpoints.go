@@ -79,7 +79,7 @@ type endpointFlags struct {
 	region, endpointName, config     string
 	headers                          []string
 	stream, noStream                 bool
-	simTTFT, simITL                  time.Duration
+	simTTFT, simITL, simPrefill      time.Duration
 	simTokens, simCapacity           int
 }
 
@@ -95,6 +95,7 @@ func (f *endpointFlags) register(cmd *cobra.Command, fs *pflag.FlagSet) {
 	fs.BoolVar(&f.noStream, "no-stream", false, "do not stream the responses")
 	fs.DurationVar(&f.simTTFT, "sim-ttft", defaultSimTTFT, "simulator: time to first token")
 	fs.DurationVar(&f.simITL, "sim-itl", defaultSimITL, "simulator: time between output tokens")
+	fs.DurationVar(&f.simPrefill, "sim-prefill", defaultSimPrefill, "simulator: time to first token added per prompt token")
 	fs.IntVar(&f.simTokens, "sim-tokens", defaultSimTokens, "simulator: mean output tokens (±50%)")
 	fs.IntVar(&f.simCapacity, "sim-capacity", 0, "simulator: requests served at once, others queue (0: unlimited)")
 	cmd.MarkFlagFilename("endpoint-config", "json")
@@ -120,7 +121,7 @@ type target struct {
 	f       *endpointFlags
 }
 
-var simFlags = []string{"sim-ttft", "sim-itl", "sim-tokens", "sim-capacity"}
+var simFlags = []string{"sim-ttft", "sim-itl", "sim-prefill", "sim-tokens", "sim-capacity"}
 
 // check validates the endpoint flags; its errors are usage errors.
 func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
@@ -140,8 +141,8 @@ func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
 		t.headers[strings.TrimSpace(k)] = v
 	}
 	switch {
-	case f.simTTFT < 0 || f.simITL < 0:
-		return nil, usageErrorf("--sim-ttft and --sim-itl must not be negative")
+	case f.simTTFT < 0 || f.simITL < 0 || f.simPrefill < 0:
+		return nil, usageErrorf("--sim-ttft, --sim-itl and --sim-prefill must not be negative")
 	case f.simTokens < 1:
 		return nil, usageErrorf("--sim-tokens must be at least 1, got %d", f.simTokens)
 	case f.simCapacity < 0:
@@ -227,12 +228,13 @@ func (t *target) open(clients int, note func(string, ...any)) (ep llmeter.Endpoi
 	baseURL := t.baseURL
 	if t.sim {
 		srv, _ := sim.Start(sim.Config{
-			TTFT:         t.f.simTTFT,
-			ITL:          t.f.simITL,
-			OutputTokens: t.f.simTokens,
-			OutputJitter: defaultSimJitter,
-			Capacity:     t.f.simCapacity,
-			Model:        t.model,
+			TTFT:            t.f.simTTFT,
+			PrefillPerToken: t.f.simPrefill,
+			ITL:             t.f.simITL,
+			OutputTokens:    t.f.simTokens,
+			OutputJitter:    defaultSimJitter,
+			Capacity:        t.f.simCapacity,
+			Model:           t.model,
 		})
 		close = srv.Close
 		baseURL = srv.URL + t.spec.simPath

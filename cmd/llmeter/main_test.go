@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 // llmeter command they have:
 //
 //	exitcode N prog args...   run prog (like exec) and check its exit code
-//	jsonkeys FILE key[=value]...  check that FILE (or stdout) is a JSON object with these keys (and values); with !, that it has none of them
+//	jsonkeys FILE key[=value]...  check that FILE (or stdout) is a JSON object with these keys (a.b: key b of object a) (and values); with !, that it has none of them
 //	chop FILE                 remove the last byte of FILE (a torn last line)
 //
 // and $FAKE_API, the base of a fake OpenAI API: $FAKE_API/auth/v1 answers
@@ -88,7 +88,7 @@ func cmdJSONKeys(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	for _, kv := range args[1:] {
 		k, want, hasValue := strings.Cut(kv, "=")
-		v, ok := obj[k]
+		v, ok := lookup(obj, k)
 		switch {
 		case neg && ok:
 			ts.Fatalf("%s has %q (= %v)", args[0], k, v)
@@ -99,6 +99,23 @@ func cmdJSONKeys(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%s: %q is %v, want %s", args[0], k, v, want)
 		}
 	}
+}
+
+// lookup finds a key, or a dotted path of keys ("endpoint.model_id"), in a
+// JSON object; a key that itself holds dots is found as is first.
+func lookup(obj map[string]any, path string) (any, bool) {
+	if v, ok := obj[path]; ok {
+		return v, true
+	}
+	head, rest, found := strings.Cut(path, ".")
+	if !found {
+		return nil, false
+	}
+	inner, ok := obj[head].(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	return lookup(inner, rest)
 }
 
 func cmdChop(ts *testscript.TestScript, neg bool, args []string) {

@@ -8,13 +8,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/llmeter-go/llmeter"
-	"github.com/llmeter-go/llmeter/internal/progress"
 )
 
 // Defaults of "llmeter run".
@@ -30,14 +28,19 @@ const (
 
 // The built-in simulator's default latency model (also llmeter simulate's).
 const (
-	defaultSimTTFT   = 200 * time.Millisecond
-	defaultSimITL    = 10 * time.Millisecond
-	defaultSimTokens = 64
-	defaultSimJitter = 0.5
+	defaultSimTTFT    = 200 * time.Millisecond
+	defaultSimITL     = 10 * time.Millisecond
+	defaultSimPrefill = 200 * time.Microsecond
+	defaultSimTokens  = 64
+	defaultSimJitter  = 0.5
 )
 
 type runFlags struct {
 	endpointFlags
+	arrivalFlags
+	rate                         float64
+	rampTo                       float64
+	rampDuration                 time.Duration
 	prompt                       string
 	maxTokens                    int
 	payload                      string
@@ -92,8 +95,12 @@ refuses the credentials.`,
 	fs.IntVar(&f.maxTokens, "max-tokens", defaultMaxTokens, "max_tokens of the request built from --prompt")
 	fs.StringVar(&f.payload, "payload", "", "request bodies: a .json/.jsonl `file` or a folder of them")
 	fs.IntVar(&f.clients, "clients", defaultClients, "number of concurrent clients")
-	fs.IntVar(&f.nRequests, "n-requests", defaultNRequests, "requests per client (with --payload: default the number of payloads)")
+	fs.IntVar(&f.nRequests, "n-requests", defaultNRequests, "requests per client (with --payload: default the number of payloads; with --rate: in all)")
 	fs.DurationVar(&f.duration, "duration", 0, "run for this long instead of --n-requests, e.g. 30s or 5m")
+	fs.Float64Var(&f.rate, "rate", 0, "open loop: send requests at this rate (per second) instead of by --clients clients")
+	fs.Float64Var(&f.rampTo, "ramp-to", 0, "open loop: move the rate linearly from --rate to this one over --ramp-duration")
+	fs.DurationVar(&f.rampDuration, "ramp-duration", 0, "open loop: length of the ramp")
+	f.arrivalFlags.register(fs, true)
 	fs.DurationVar(&f.timeout, "timeout", llmeter.DefaultTimeout, "timeout of each request")
 	fs.DurationVar(&f.grace, "grace", llmeter.DefaultGracePeriod, "on Ctrl-C, how long requests in flight may still finish")
 	fs.StringVar(&f.output, "output", "", "run `folder` to write (default ./"+defaultOutputDir+"/<run name>); must not exist")
@@ -110,6 +117,9 @@ refuses the credentials.`,
 // runPlan is a validated command line.
 type runPlan struct {
 	target      *target
+	arrival     *llmeter.Arrival // nil: closed loop
+	goodput     []llmeter.SLO
+	failOn      []llmeter.SLO
 	parent      string // Runner.OutputPath
 	name        string // Runner.RunName; "" = generate
 	explicitDir bool
@@ -130,6 +140,28 @@ func (f *runFlags) check(cmd *cobra.Command, e *env) (*runPlan, error) {
 		return nil, err
 	}
 	p.target = t
+	openLoop := f.rate > 0
+	if f.rate < 0 {
+		return nil, usageErrorf("--rate must be positive, got %v", f.rate)
+	}
+	if !openLoop && (changed("ramp-to") || changed("ramp-duration")) {
+		return nil, usageErrorf("--ramp-to and --ramp-duration are for open-loop runs: give --rate")
+	}
+	if openLoop && changed("clients") {
+		return nil, usageErrorf("give --rate (open loop) or --clients (closed loop), not both; cap the requests in flight with --max-in-flight")
+	}
+	arrival, goodput, failOn, err := f.arrivalFlags.parse(cmd, openLoop)
+	if err != nil {
+		return nil, err
+	}
+	if openLoop {
+		arrival.Rate, arrival.RampTo, arrival.RampDuration = f.rate, f.rampTo, f.rampDuration
+		if err := arrival.Validate(); err != nil {
+			return nil, usageErrorf("%v", err)
+		}
+		p.arrival = arrival
+	}
+	p.goodput, p.failOn = goodput, failOn
 	switch {
 	case f.clients < 1:
 		return nil, usageErrorf("--clients must be at least 1, got %d", f.clients)
@@ -208,26 +240,26 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 	if nRequests == 0 && f.duration == 0 {
 		planned = f.clients * len(payloads)
 	}
+	total, duration, clients := 0, f.duration, f.clients
+	if plan.arrival != nil {
+		clients = 1 // unused by an open-loop run
+		// Open loop: --n-requests is the total; the default is 10 s.
+		total, nRequests, planned = nRequests, 0, nRequests
+		if !cmd.Flags().Changed("n-requests") {
+			total, planned = 0, 0
+			if duration == 0 {
+				duration = 10 * time.Second
+			}
+		}
+		if f.payload != "" && !cmd.Flags().Changed("n-requests") && f.duration == 0 {
+			total, duration, planned = len(payloads), 0, len(payloads)
+		}
+	}
 
 	// The run's context: canceled by the first Ctrl-C or by the early abort.
-	var dirMu sync.Mutex
-	runDir := ""
-	currentDir := func() string {
-		dirMu.Lock()
-		defer dirMu.Unlock()
-		return runDir
-	}
-	sigCtx, stop := notifyContext(cmd.Context(),
-		func(os.Signal) { con.Printf("Interrupted: stopping… (Ctrl-C again to exit at once)\n") },
-		func(os.Signal) {
-			if dir := currentDir(); dir != "" {
-				con.Printf("Exiting at once; the responses processed so far are in %s\n", filepath.Join(dir, llmeter.ResponsesFile))
-			}
-			e.exit(exitInterrupted)
-		})
-	defer stop()
-	ctx, cancel := context.WithCancelCause(sigCtx)
-	defer cancel(nil)
+	sess := newSession(cmd.Context(), e, f.quiet)
+	defer sess.close()
+	ctx, cancel := sess.ctx, sess.cancel
 
 	grace := f.grace
 	if grace == 0 {
@@ -236,9 +268,14 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 	runner := &llmeter.Runner{
 		Endpoint:       ep,
 		OutputPath:     plan.parent,
-		Clients:        f.clients,
+		Clients:        clients,
 		NRequests:      nRequests,
-		RunDuration:    f.duration,
+		TotalRequests:  total,
+		RunDuration:    duration,
+		Arrival:        plan.arrival,
+		Warmup:         f.warmup,
+		WarmupRequests: f.warmupRequests,
+		GoodputSLOs:    plan.goodput,
 		Payloads:       payloads,
 		RunDescription: f.description,
 		Timeout:        f.timeout,
@@ -249,27 +286,7 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 			need: min(abortLookahead, max(planned, 1)), cancel: cancel,
 		}},
 	}
-	if f.live(e) {
-		live := progress.NewRenderer(e.stderr)
-		con.setLive(live)
-		defer con.setLive(nil)
-		runner.OnProgress = func(p llmeter.Progress) {
-			width := e.width() - 1 // a line as wide as the terminal may wrap
-			if p.Final {
-				// Like LLMeter: the bar stays, the live statistics go.
-				live.Draw([]string{progress.Bar(p, width)})
-				live.Release()
-				con.setLive(nil)
-				return
-			}
-			if ctx.Err() != nil {
-				// Interrupted or aborted: nothing more is sent, though the
-				// Runner says so only once every client has returned.
-				p.Sending = false
-			}
-			live.Draw(progress.Lines(p, width))
-		}
-	}
+	runner.OnProgress = sess.onProgress(nil, true)
 
 	// A generated name is the local time; if that folder exists (two runs
 	// in one second), the next free "-2", "-3"… is taken.
@@ -283,16 +300,14 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 		if i > 1 {
 			runner.RunName = base + "-" + strconv.Itoa(i)
 		}
-		dirMu.Lock()
-		runDir = runner.RunDir()
-		dirMu.Unlock()
+		sess.setFolder(runner.RunDir())
 		res, err = runner.Run(ctx)
 		if res == nil && errors.Is(err, llmeter.ErrRunExists) && !plan.explicitDir && i < 100 {
 			continue
 		}
 		break
 	}
-	dir := currentDir()
+	dir := sess.folder()
 	if res == nil {
 		if errors.Is(err, llmeter.ErrRunExists) {
 			return existsError(dir)
@@ -323,13 +338,17 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 	if saveErr != nil {
 		return saveErr
 	}
+	out := e.stdout
+	if f.json {
+		out = e.stderr // stdout holds the JSON, and nothing else
+	}
+	thresholdErr := checkThresholds(out, res, plan.failOn)
 	if res.TotalRequests > 0 {
 		if failed, _ := st.Float("failed_requests"); int(failed) == res.TotalRequests {
 			con.Printf("warning: all %d requests failed; the first error: %s\n", res.TotalRequests, firstError(res))
 		}
 	}
-	var intr *interruptError
-	if errors.As(cause, &intr) {
+	if sess.interrupted() {
 		con.Printf("Run interrupted; partial results saved to %s\n", dir)
 		return &exitError{code: exitInterrupted}
 	}
@@ -338,18 +357,7 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 	} else {
 		fmt.Fprintf(e.stdout, "\nResults saved to %s\n", dir)
 	}
-	return nil
-}
-
-// live reports whether to draw the live progress display.
-func (f *runFlags) live(e *env) bool {
-	if f.quiet || !e.terminal() {
-		return false
-	}
-	if v, err := strconv.ParseBool(e.getenv(envNoProgress)); err == nil && v {
-		return false
-	}
-	return true
+	return thresholdErr
 }
 
 // firstError returns the error of the first failed response in memory.

@@ -44,17 +44,36 @@ func init() {
 
 // distKey matches the keys of a distribution's summary: "<metric>-average"
 // and "<metric>-p<N>".
-var distKey = regexp.MustCompile(`^(.+)-(average|p[0-9]+)$`)
+var distKey = regexp.MustCompile(`^(.+)-(average|max|p[0-9]+)$`)
 
 // Groups of the summary table, in order (LLMeter's live display groups,
 // with TPOT on its own line as in LLMeter's report).
-var summaryGroups = []string{progress.GroupThroughput, progress.GroupTTFT, progress.GroupTTLT, "TPOT",
-	progress.GroupTokens, progress.GroupErrors, progress.GroupOther}
+var summaryGroups = []string{progress.GroupThroughput, progress.GroupTTFT, progress.GroupTTLT, "TPOT", "ITL",
+	groupSchedule, groupGoodput, progress.GroupTokens, progress.GroupErrors, progress.GroupOther}
+
+const (
+	groupSchedule = "Schedule"
+	groupGoodput  = "Goodput"
+)
+
+// noteKeys are stats whose values are sentences: printed below the table.
+var noteKeys = map[string]string{
+	"server_saturated":       "The server is saturated: ",
+	"load_generator_warning": "Warning: ",
+}
 
 // summaryGroup returns the group of a stat key (for a distribution, of its
 // metric name).
 func summaryGroup(key string) string {
 	switch {
+	case strings.Contains(key, "_from_schedule"), strings.HasPrefix(key, llmeter.MetricScheduleLag),
+		key == "late_requests", key == "requests_not_sent", key == "requests_queued_at_cap",
+		strings.HasSuffix(key, "asked_rate"), strings.HasPrefix(key, "asked_rate"), key == "achieved_rate":
+		return groupSchedule
+	case strings.HasPrefix(key, "goodput"):
+		return groupGoodput
+	case key == llmeter.MetricITL:
+		return "ITL"
 	case key == llmeter.MetricTTFT:
 		return progress.GroupTTFT
 	case key == llmeter.MetricTTLT:
@@ -80,7 +99,23 @@ func formatStat(key string, v any) string {
 	if m := distKey.FindStringSubmatch(key); m != nil {
 		group = summaryGroup(m[1])
 	}
+	metric := key
+	if m := distKey.FindStringSubmatch(key); m != nil {
+		metric = m[1]
+	}
 	switch {
+	case metric == llmeter.MetricITL || metric == llmeter.MetricScheduleLag:
+		if f, ok := v.(float64); ok {
+			return strconv.FormatFloat(f, 'f', 4, 64) + "s"
+		}
+	case strings.HasSuffix(key, "_rate") && group == groupSchedule:
+		if f, ok := v.(float64); ok {
+			return strconv.FormatFloat(f, 'f', 2, 64) + "/s"
+		}
+	case key == "goodput_rate", key == "client_cpu_utilization":
+		if f, ok := v.(float64); ok {
+			return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
+		}
 	case group == progress.GroupOther:
 		if f, ok := v.(float64); ok {
 			return strconv.FormatFloat(f, 'g', 6, 64)
@@ -142,7 +177,9 @@ func writeSummary(w io.Writer, st *llmeter.Stats) {
 	}
 	add("model", strings.TrimSpace(model))
 	requests := str("total_requests")
-	if c := str("clients"); c != "" {
+	if rate := get("asked_rate"); rate != nil {
+		requests += fmt.Sprintf(", open loop at %s/s asked (at most %s in flight)", str("asked_rate"), str("clients"))
+	} else if c := str("clients"); c != "" {
 		requests += " from " + c + " clients"
 		if n := str("n_requests"); n != "" {
 			requests += " (" + n + " each)"
@@ -164,8 +201,13 @@ func writeSummary(w io.Writer, st *llmeter.Stats) {
 	var rows []*row
 	byMetric := map[string]*row{}
 	var columns []string
+	var notes []string
 	for _, k := range st.Keys() {
 		if infoKeys[k] {
+			continue
+		}
+		if prefix, ok := noteKeys[k]; ok {
+			notes = append(notes, prefix+str(k))
 			continue
 		}
 		v := get(k)
@@ -237,12 +279,18 @@ func writeSummary(w io.Writer, st *llmeter.Stats) {
 	}
 	fmt.Fprintln(w)
 	t.write(w, "")
+	for _, n := range notes {
+		fmt.Fprintf(w, "\n%s\n", n)
+	}
 }
 
 // colRank orders the distribution columns: average, then p1…p99.
 func colRank(c string) int {
-	if c == "average" {
+	switch c {
+	case "average":
 		return -1
+	case "max":
+		return 1000
 	}
 	n, _ := strconv.Atoi(strings.TrimPrefix(c, "p"))
 	return n
