@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/endpoints/anthropic"
 	"github.com/llmeter-go/llmeter/endpoints/openai"
 	"github.com/llmeter-go/llmeter/sim"
 )
@@ -68,6 +69,53 @@ var endpointTypes = map[string]endpointType{
 			return openai.CreatePayload([]string{prompt}, maxTokens, nil)
 		},
 	},
+	"openai-responses": {
+		help:       "OpenAI Responses API",
+		envBaseURL: openai.EnvBaseURL,
+		keyHint:    "--api-key / " + openai.EnvAPIKey,
+		simPath:    "/v1",
+		build: func(o endpointOptions) (llmeter.Endpoint, string, error) {
+			ep, err := openai.NewResponsesEndpoint(openai.ResponsesConfig{
+				ModelID:      o.Model,
+				EndpointName: o.EndpointName,
+				BaseURL:      o.BaseURL,
+				APIKey:       o.APIKey,
+				Headers:      o.Headers,
+				Stream:       o.Stream,
+				HTTPClient:   openai.NewHTTPClient(o.Clients),
+			})
+			if err != nil {
+				return nil, "", err
+			}
+			return ep, ep.URL(), nil
+		},
+		payload: func(prompt string, maxTokens int, _ bool) (llmeter.Payload, error) {
+			return openai.CreateResponsesPayload([]string{prompt}, maxTokens, "", nil)
+		},
+	},
+	"anthropic": {
+		help:       "Anthropic Messages API (and Anthropic-compatible gateways)",
+		envBaseURL: anthropic.EnvBaseURL,
+		keyHint:    "--api-key / " + anthropic.EnvAPIKey,
+		build: func(o endpointOptions) (llmeter.Endpoint, string, error) {
+			ep, err := anthropic.NewMessagesEndpoint(anthropic.Config{
+				ModelID:      o.Model,
+				EndpointName: o.EndpointName,
+				BaseURL:      o.BaseURL,
+				APIKey:       o.APIKey,
+				Headers:      o.Headers,
+				Stream:       o.Stream,
+				HTTPClient:   anthropic.NewHTTPClient(o.Clients),
+			})
+			if err != nil {
+				return nil, "", err
+			}
+			return ep, ep.URL(), nil
+		},
+		payload: func(prompt string, maxTokens int, _ bool) (llmeter.Payload, error) {
+			return anthropic.CreatePayload(prompt, maxTokens, nil, nil)
+		},
+	},
 }
 
 func endpointNames() []string { return slices.Sorted(maps.Keys(endpointTypes)) }
@@ -85,9 +133,9 @@ type endpointFlags struct {
 
 func (f *endpointFlags) register(cmd *cobra.Command, fs *pflag.FlagSet) {
 	fs.StringVar(&f.endpoint, "endpoint", "openai", "API type: "+strings.Join(endpointNames(), ", "))
-	fs.StringVar(&f.baseURL, "base-url", "", "API base URL, e.g. https://api.openai.com/v1 (default $OPENAI_BASE_URL; none: the built-in simulator)")
+	fs.StringVar(&f.baseURL, "base-url", "", "API base URL, e.g. https://api.openai.com/v1 (default $OPENAI_BASE_URL or $ANTHROPIC_BASE_URL by --endpoint; none: the built-in simulator)")
 	fs.StringVar(&f.model, "model", "", "model id (required with a base URL; default "+defaultSimModel+" for the simulator)")
-	fs.StringVar(&f.apiKey, "api-key", "", "API key (default $OPENAI_API_KEY)")
+	fs.StringVar(&f.apiKey, "api-key", "", "API key (default $OPENAI_API_KEY or $ANTHROPIC_API_KEY by --endpoint)")
 	fs.StringArrayVar(&f.headers, "header", nil, "extra HTTP header `K=V` (repeatable)")
 	fs.StringVar(&f.endpointName, "endpoint-name", "", "endpoint name saved with the results")
 	fs.StringVar(&f.config, "endpoint-config", "", "endpoint settings from a JSON `file` (the \"endpoint\" object of a run_config.json)")
