@@ -40,9 +40,11 @@ type Load struct {
 	Duration  time.Duration
 	MaxTokens int
 	Prompt    string
-	// LowMemory and OutputPath apply to the llmeter client only.
+	// LowMemory, OutputPath and Arrival apply to the llmeter client only;
+	// with Arrival the run is open-loop (Clients is ignored).
 	LowMemory  bool
 	OutputPath string
+	Arrival    *llmeter.Arrival
 }
 
 // Outcome is what one client measured.
@@ -85,6 +87,7 @@ func RunLLMeter(ctx context.Context, l Load) (Outcome, error) {
 		Payloads:    []llmeter.Payload{l.payload()},
 		LowMemory:   l.LowMemory,
 		OutputPath:  l.OutputPath,
+		Arrival:     l.Arrival,
 		Timeout:     5 * time.Minute,
 	}
 	if l.Duration > 0 {

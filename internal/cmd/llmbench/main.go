@@ -25,13 +25,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/internal/bench"
 	"github.com/llmeter-go/llmeter/sim"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: llmbench accuracy|throughput|memory|lowmem [flags]")
+		fmt.Fprintln(os.Stderr, "usage: llmbench accuracy|throughput|memory|lowmem|rate [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -54,6 +55,8 @@ func main() {
 		err = memory(ctx, os.Args[2:])
 	case "lowmem":
 		err = lowmem(ctx, os.Args[2:])
+	case "rate":
+		err = rate(ctx, os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown scenario %q", os.Args[1])
 	}
@@ -207,6 +210,38 @@ func throughput(ctx context.Context, args []string) error {
 		}
 		fmt.Printf("%-8d %-10s %10.0f %8d\n", c, "reference", ref.RPS(), ref.Errors)
 		fmt.Printf("%-8d %-10s %10.0f %8d %8.2f\n", c, "llmeter", ours.RPS(), ours.Errors, ours.RPS()/ref.RPS())
+	}
+	return nil
+}
+
+// rate measures how well an open-loop run keeps its schedule: constant
+// arrivals against the zero-delay simulator, achieved rate and schedule lag.
+func rate(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("rate", flag.ExitOnError)
+	rates := fs.String("rates", "1000", "asked rates, requests per second")
+	dur := fs.Duration("duration", 30*time.Second, "duration of each measurement")
+	process := fs.String("arrival", llmeter.ArrivalConstant, "arrival process")
+	_ = fs.Parse(args)
+	url, stop, err := startSim(ctx, 0, 0, 16)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Printf("zero-delay simulator, 16 tokens per streamed response, %s arrivals for %v, GOMAXPROCS=%d\n", *process, *dur, runtime.GOMAXPROCS(0))
+	fmt.Printf("%8s %10s %8s %9s %10s %10s %10s %8s %6s\n", "asked/s", "achieved/s", "ratio", "requests", "lag p50ms", "lag p99ms", "lag max ms", "late", "CPU")
+	for _, rs := range strings.Split(*rates, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(rs), 64)
+		if err != nil {
+			return err
+		}
+		l := bench.Load{BaseURL: url, Duration: *dur, MaxTokens: 16, Arrival: &llmeter.Arrival{Rate: r, Process: *process}}
+		out, err := bench.RunLLMeter(ctx, l)
+		if err != nil {
+			return err
+		}
+		f := func(k string) float64 { v, _ := out.Stats.Float(k); return v }
+		fmt.Printf("%8.0f %10.2f %8.4f %9d %10.3f %10.3f %10.3f %8.0f %5.0f%%\n", r, f("achieved_rate"), f("achieved_rate")/r, out.Requests,
+			f("schedule_lag-p50")*1e3, f("schedule_lag-p99")*1e3, f("schedule_lag-max")*1e3, f("late_requests"), f("client_cpu_utilization")*100)
 	}
 	return nil
 }
