@@ -13,7 +13,9 @@ import (
 
 	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/endpoints/anthropic"
+	"github.com/llmeter-go/llmeter/endpoints/httpapi"
 	"github.com/llmeter-go/llmeter/endpoints/openai"
+	"github.com/llmeter-go/llmeter/internal/httpep"
 	"github.com/llmeter-go/llmeter/sim"
 )
 
@@ -116,6 +118,41 @@ var endpointTypes = map[string]endpointType{
 			return anthropic.CreatePayload(prompt, maxTokens, nil, nil)
 		},
 	},
+}
+
+func init() {
+	for name, help := range map[string]string{
+		"ollama":          "Ollama's native chat API (/api/chat, NDJSON)",
+		"ollama-generate": "Ollama's native generate API (/api/generate, NDJSON)",
+		"tgi":             "Hugging Face Text Generation Inference (/generate, /generate_stream)",
+	} {
+		preset := name
+		if name == "ollama" {
+			preset = "ollama-chat"
+		}
+		endpointTypes[name] = endpointType{
+			help:    help,
+			keyHint: "--header Authorization=…",
+			build: func(o endpointOptions) (llmeter.Endpoint, string, error) {
+				cfg, err := httpapi.FromPreset(preset, o.BaseURL, o.Model, o.Stream)
+				if err != nil {
+					return nil, "", err
+				}
+				if o.EndpointName != "" {
+					cfg.EndpointName = o.EndpointName
+				}
+				cfg.Headers, cfg.HTTPClient = o.Headers, httpep.NewClient(o.Clients)
+				ep, err := httpapi.New(cfg)
+				if err != nil {
+					return nil, "", err
+				}
+				return ep, ep.URL(), nil
+			},
+			payload: func(prompt string, maxTokens int, _ bool) (llmeter.Payload, error) {
+				return httpapi.CreatePayload(preset, prompt, maxTokens)
+			},
+		}
+	}
 }
 
 func endpointNames() []string { return slices.Sorted(maps.Keys(endpointTypes)) }
