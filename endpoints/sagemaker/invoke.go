@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -143,8 +141,7 @@ var errFinishError = &llmeter.APIError{Message: `generation failed (details.fini
 // --- streaming ---
 
 func (e *Endpoint) invokeStream(ctx context.Context, body []byte, rec *llmeter.Recorder) error {
-	cs := &callState{}
-	ctx = context.WithValue(ctx, callStateKey{}, cs)
+	ctx, cs := awsep.WithCallState(ctx)
 	out, err := e.client.InvokeEndpointWithResponseStream(ctx, &sagemakerruntime.InvokeEndpointWithResponseStreamInput{
 		EndpointName:           &e.info.EndpointName,
 		ContentType:            &applicationJSON,
@@ -174,7 +171,7 @@ func (e *Endpoint) invokeStream(ctx context.Context, body []byte, rec *llmeter.R
 	}
 	// The SDK ends the event stream quietly when the body breaks off (it
 	// takes io.ErrUnexpectedEOF for the end); the body's own error tells.
-	if err := cs.err(); err != nil && !p.complete() {
+	if err := cs.BodyErr(); err != nil && !p.complete() {
 		return fmt.Errorf("sagemaker: %w", err)
 	}
 	return p.finish(rec)
@@ -254,89 +251,3 @@ type throttleError struct{ err error }
 func (e *throttleError) Error() string       { return e.err.Error() }
 func (e *throttleError) Unwrap() error       { return e.err }
 func (e *throttleError) HTTPStatusCode() int { return http.StatusTooManyRequests }
-
-// --- the response body of a streaming call ---
-
-// callState is what the transport learns about one streaming call.
-type callState struct {
-	mu      sync.Mutex
-	bodyErr error
-}
-
-type callStateKey struct{}
-
-func (cs *callState) set(err error) {
-	cs.mu.Lock()
-	if cs.bodyErr == nil {
-		cs.bodyErr = err
-	}
-	cs.mu.Unlock()
-}
-
-func (cs *callState) err() error {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	return cs.bodyErr
-}
-
-// watchClient returns a copy of hc whose transport (1) records read errors
-// of streaming response bodies in their call's callState and (2) hides the
-// io.WriterTo of request bodies.
-//
-// (2) works around a race in smithy-go: the SDK closes its request body
-// (a "safe" reader) as soon as the response headers arrive, and the closed
-// body's WriteTo then returns io.EOF, which net/http's writeLoop, still
-// checking that the body has no bytes beyond its Content-Length, takes for
-// a write error: it closes the connection under the streaming response.
-// With Read instead of WriteTo a closed body just ends. Against a fast
-// server (the simulator) about a third of the streams broke off.
-func watchClient(hc *http.Client) *http.Client {
-	c := *hc
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	c.Transport = &watchTransport{base: base}
-	return &c
-}
-
-type watchTransport struct{ base http.RoundTripper }
-
-func (t *watchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Body != nil && req.Body != http.NoBody {
-		r := *req
-		r.Body = readOnlyBody{req.Body}
-		req = &r
-	}
-	resp, err := t.base.RoundTrip(req)
-	if err != nil || resp == nil || resp.Body == nil {
-		return resp, err
-	}
-	if cs, ok := req.Context().Value(callStateKey{}).(*callState); ok {
-		resp.Body = &watchedBody{ReadCloser: resp.Body, cs: cs}
-	}
-	return resp, nil
-}
-
-// readOnlyBody has the Read and Close methods of a body, and no WriteTo.
-type readOnlyBody struct{ io.ReadCloser }
-
-// CloseIdleConnections passes the call on, for http.Client.CloseIdleConnections.
-func (t *watchTransport) CloseIdleConnections() {
-	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
-
-type watchedBody struct {
-	io.ReadCloser
-	cs *callState
-}
-
-func (b *watchedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF {
-		b.cs.set(err)
-	}
-	return n, err
-}

@@ -5,11 +5,10 @@ import (
 	"testing"
 )
 
-// TestMain isolates the tests from the machine's AWS settings. AWS_CA_BUNDLE
-// in particular makes the SDK's config loader refuse any *http.Client that
-// is not its own BuildableClient.
+// TestMain isolates the tests from the machine's AWS settings (profiles,
+// regions, credentials, endpoint overrides, instance metadata).
 func TestMain(m *testing.M) {
-	for _, k := range []string{"AWS_CA_BUNDLE", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
 		"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
 		"AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"} {
 		os.Unsetenv(k)

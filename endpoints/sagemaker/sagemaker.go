@@ -151,15 +151,11 @@ func NewEndpoint(cfg Config) (*Endpoint, error) {
 			return nil, fmt.Errorf("sagemaker: token_count_jmespath: %w", err)
 		}
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = httpep.SharedClient()
-	}
 	ac, err := awsep.Load(context.Background(), awsep.Config{
 		Region:      cfg.Region,
 		MaxAttempts: cfg.MaxAttempts,
 		EndpointURL: cfg.EndpointURL,
-		HTTPClient:  watchClient(hc),
+		HTTPClient:  cfg.HTTPClient,
 		Credentials: cfg.Credentials,
 	})
 	if err != nil {
