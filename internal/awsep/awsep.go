@@ -8,15 +8,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go/middleware"
-
-	"github.com/llmeter-go/llmeter/internal/httpep"
 )
 
 // DefaultMaxAttempts is LLMeter's max_attempts for Bedrock.
@@ -32,14 +29,13 @@ type Config struct {
 	// EndpointURL overrides the service URL (a VPC endpoint, a gateway, or
 	// the simulator). It is saved in run_config.json; credentials never are.
 	EndpointURL string
-	// HTTPClient defaults to a shared client tuned for load generation.
+	// HTTPClient defaults to the SDK's client (which honours a custom CA
+	// bundle from AWS_CA_BUNDLE) tuned for load generation.
 	HTTPClient *http.Client
 	// Credentials override the standard chain (tests, or callers with their
 	// own provider).
 	Credentials aws.CredentialsProvider
 }
-
-var sharedClient = sync.OnceValue(func() *http.Client { return httpep.NewClient(0) })
 
 // Load resolves the AWS configuration: region, credentials and retry policy
 // from cfg and the standard chain (environment, shared config and
@@ -50,14 +46,11 @@ func Load(ctx context.Context, cfg Config) (aws.Config, error) {
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = sharedClient()
-	}
+	// The HTTP client is set after loading: the loader refuses a plain
+	// *http.Client when a custom CA bundle is configured.
 	opts := []func(*config.LoadOptions) error{
 		config.WithRetryMode(aws.RetryModeStandard),
 		config.WithRetryMaxAttempts(attempts),
-		config.WithHTTPClient(hc),
 	}
 	if cfg.Region != "" {
 		opts = append(opts, config.WithRegion(cfg.Region))
@@ -75,6 +68,11 @@ func Load(ctx context.Context, cfg Config) (aws.Config, error) {
 	if cfg.EndpointURL != "" {
 		ac.BaseEndpoint = aws.String(cfg.EndpointURL)
 	}
+	var hc aws.HTTPClient = cfg.HTTPClient
+	if cfg.HTTPClient == nil {
+		hc = defaultClient(ac)
+	}
+	ac.HTTPClient = watchClient{hc}
 	return ac, nil
 }
 
