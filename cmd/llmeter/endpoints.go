@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -15,7 +17,9 @@ import (
 	"github.com/llmeter-go/llmeter/endpoints/anthropic"
 	"github.com/llmeter-go/llmeter/endpoints/httpapi"
 	"github.com/llmeter-go/llmeter/endpoints/openai"
+	"github.com/llmeter-go/llmeter/endpoints/sagemaker"
 	"github.com/llmeter-go/llmeter/internal/httpep"
+	promptpkg "github.com/llmeter-go/llmeter/prompt"
 	"github.com/llmeter-go/llmeter/sim"
 )
 
@@ -39,6 +43,9 @@ type endpointType struct {
 	aws        bool   // the destination is an AWS region (or --base-url)
 	keyHint    string // how to give credentials, for error messages
 	simPath    string // appended to the simulator's URL to make the base URL
+	// needsName: --endpoint-name names the API's endpoint (SageMaker), and
+	// the model id defaults to it.
+	needsName bool
 	// build returns the endpoint and the URL its requests go to.
 	build func(o endpointOptions) (llmeter.Endpoint, string, error)
 	// payload builds a request from a prompt.
@@ -155,6 +162,50 @@ func init() {
 	}
 }
 
+// awsOptions are the AWS settings of an endpoint: with the simulator, a
+// region and made-up credentials.
+func awsOptions(o endpointOptions) (region, endpointURL string, creds aws.CredentialsProvider) {
+	region, endpointURL = o.Region, o.BaseURL
+	if o.Sim {
+		creds = credentials.NewStaticCredentialsProvider("SIMULATOR", "SIMULATOR", "")
+		if region == "" {
+			region = "us-east-1"
+		}
+	}
+	return region, endpointURL, creds
+}
+
+func init() {
+	endpointTypes["sagemaker"] = endpointType{
+		help:      "Amazon SageMaker real-time endpoint (TGI/JumpStart-style JSON)",
+		aws:       true,
+		keyHint:   "the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, …)",
+		needsName: true,
+		build: func(o endpointOptions) (llmeter.Endpoint, string, error) {
+			region, url, creds := awsOptions(o)
+			ep, err := sagemaker.NewEndpoint(sagemaker.Config{
+				EndpointName: o.EndpointName, ModelID: o.Model, Region: region, EndpointURL: url,
+				Stream: o.Stream, Credentials: creds,
+			})
+			if err != nil {
+				return nil, "", err
+			}
+			dest := url
+			if dest == "" {
+				dest = "sagemaker " + ep.Region() + " " + o.EndpointName
+			}
+			return ep, dest, nil
+		},
+		payload: func(prompt string, maxTokens int, stream bool) (llmeter.Payload, error) {
+			items := []promptpkg.Item{promptpkg.Text(prompt)}
+			if stream {
+				return sagemaker.CreateStreamPayload(items, maxTokens, nil, nil)
+			}
+			return sagemaker.CreatePayload(items, maxTokens, nil, nil)
+		},
+	}
+}
+
 func endpointNames() []string { return slices.Sorted(maps.Keys(endpointTypes)) }
 
 // endpointFlags are the flags that choose and configure the endpoint, shared
@@ -174,7 +225,8 @@ func (f *endpointFlags) register(cmd *cobra.Command, fs *pflag.FlagSet) {
 	fs.StringVar(&f.model, "model", "", "model id (required with a base URL; default "+defaultSimModel+" for the simulator)")
 	fs.StringVar(&f.apiKey, "api-key", "", "API key (default $OPENAI_API_KEY or $ANTHROPIC_API_KEY by --endpoint)")
 	fs.StringArrayVar(&f.headers, "header", nil, "extra HTTP header `K=V` (repeatable)")
-	fs.StringVar(&f.endpointName, "endpoint-name", "", "endpoint name saved with the results")
+	fs.StringVar(&f.endpointName, "endpoint-name", "", "endpoint name saved with the results (SageMaker: the endpoint to call)")
+	fs.StringVar(&f.region, "region", "", "AWS region of Bedrock and SageMaker (default $AWS_REGION; none and no --base-url: the simulator)")
 	fs.StringVar(&f.config, "endpoint-config", "", "endpoint settings from a JSON `file` (the \"endpoint\" object of a run_config.json)")
 	fs.BoolVar(&f.stream, "stream", true, "stream the responses (time to first token needs it)")
 	fs.BoolVar(&f.noStream, "no-stream", false, "do not stream the responses")
@@ -269,6 +321,17 @@ func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
 	// No destination: the simulator. For AWS types a region is one.
 	t.sim = t.baseURL == "" && (!t.spec.aws || t.region == "")
 	t.model = f.model
+	if t.spec.needsName {
+		if f.endpointName == "" {
+			if !t.sim {
+				return nil, usageErrorf("--endpoint %s needs --endpoint-name, the name of the endpoint to call", f.endpoint)
+			}
+			f.endpointName = "sim-endpoint"
+		}
+		if t.model == "" {
+			t.model = f.endpointName
+		}
+	}
 	dest := "--base-url"
 	if t.spec.envBaseURL != "" {
 		dest += " or " + t.spec.envBaseURL
