@@ -137,7 +137,7 @@ func buildLLMeter(t *testing.T) string {
 	return bin
 }
 
-var listening = regexp.MustCompile(`listening on (http://\S+/v1)`)
+var listening = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startSimulator runs `llmeter simulate` on a free port until the test ends
 // and returns its base URL.
@@ -164,7 +164,7 @@ func startSimulator(ctx context.Context, t *testing.T, bin string, args ...strin
 				for sc.Scan() {
 				}
 			}()
-			return m[1]
+			return m[1] + "/v1"
 		}
 	}
 	t.Fatalf("llmeter simulate did not say where it listens; stderr:\n%s", &stderr)

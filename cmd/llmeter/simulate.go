@@ -27,11 +27,22 @@ func newSimulateCmd(e *env) *cobra.Command {
 	f := &simulateFlags{}
 	cmd := &cobra.Command{
 		Use:   "simulate",
-		Short: "Serve a simulated OpenAI-compatible LLM API",
-		Long: `Serve a simulated LLM API (OpenAI Chat Completions: POST /v1/chat/completions,
-streaming or not) until Ctrl-C or SIGTERM, to try llmeter, to check what the
-client itself costs, or to test how a setup behaves with slow, limited or
-failing servers.
+		Short: "Serve a simulated LLM API (OpenAI, Anthropic, Bedrock, SageMaker, TGI, Ollama)",
+		Long: `Serve a simulated LLM API until Ctrl-C or SIGTERM, to try llmeter, to check
+what the client itself costs, or to test how a setup behaves with slow,
+limited or failing servers. One port speaks every protocol llmeter does,
+streaming or not, on the providers' own paths:
+
+  OpenAI Chat Completions   POST /v1/chat/completions
+  OpenAI Responses          POST /v1/responses
+  Anthropic Messages        POST /v1/messages
+  Amazon Bedrock            POST /model/{id}/converse, /converse-stream, /invoke,
+                            /invoke-with-response-stream (AWS event stream;
+                            SigV4 is not checked)
+  Amazon SageMaker          POST /endpoints/{name}/invocations,
+                            /invocations-response-stream
+  TGI                       POST /generate, /generate_stream
+  Ollama                    POST /api/chat, /api/generate
 
 Each response takes --ttft (+ --prefill-per-token for each prompt token) to
 its first token, then --itl per token; it has --tokens output tokens (spread
@@ -42,6 +53,10 @@ connection is cut mid-stream).`,
 		Example: `  # Serve on 127.0.0.1:8000, then run against it from another terminal
   llmeter simulate
   llmeter run --base-url http://127.0.0.1:8000/v1 --model sim-model
+
+  # AWS endpoints need a region and some credentials (not checked)
+  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x llmeter run --endpoint bedrock-converse \
+      --base-url http://127.0.0.1:8000 --region us-east-1 --model sim-model
 
   # A slow, saturated server: 4 requests at a time, 2% of them throttled
   llmeter simulate --ttft 800ms --itl 40ms --capacity 4 --error-rate 0.02 --errors 429
@@ -110,8 +125,9 @@ func (f *simulateFlags) run(cmd *cobra.Command, e *env) error {
 		func(os.Signal) { e.exit(exitInterrupted) })
 	defer stop()
 	return sim.ListenAndServe(ctx, f.addr, cfg, func(a net.Addr) {
-		fmt.Fprintf(e.stdout, "Simulated OpenAI-compatible API listening on http://%s/v1\n", a)
+		fmt.Fprintf(e.stdout, "Simulated LLM API listening on http://%s (OpenAI at /v1, Anthropic, Bedrock, SageMaker, TGI, Ollama)\n", a)
 		fmt.Fprintf(e.stdout, "Run against it with: llmeter run --base-url http://%s/v1 --model %s\n", a, f.model)
+		fmt.Fprintf(e.stdout, "  (or --endpoint anthropic|ollama|tgi --base-url http://%s; see llmeter simulate --help)\n", a)
 		fmt.Fprintf(e.stdout, "Press Ctrl-C to stop.\n")
 	})
 }
