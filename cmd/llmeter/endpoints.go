@@ -21,6 +21,7 @@ import (
 	"github.com/llmeter-go/llmeter/internal/httpep"
 	promptpkg "github.com/llmeter-go/llmeter/prompt"
 	"github.com/llmeter-go/llmeter/sim"
+	"github.com/llmeter-go/llmeter/tokenizer"
 )
 
 // endpointOptions are what an endpoint type is built from.
@@ -213,6 +214,7 @@ func endpointNames() []string { return slices.Sorted(maps.Keys(endpointTypes)) }
 type endpointFlags struct {
 	endpoint, baseURL, model, apiKey string
 	region, endpointName, config     string
+	tokenizer                        string
 	headers                          []string
 	stream, noStream                 bool
 	simTTFT, simITL, simPrefill      time.Duration
@@ -228,6 +230,7 @@ func (f *endpointFlags) register(cmd *cobra.Command, fs *pflag.FlagSet) {
 	fs.StringVar(&f.endpointName, "endpoint-name", "", "endpoint name saved with the results (SageMaker: the endpoint to call)")
 	fs.StringVar(&f.region, "region", "", "AWS region of Bedrock and SageMaker (default $AWS_REGION; none and no --base-url: the simulator)")
 	fs.StringVar(&f.config, "endpoint-config", "", "endpoint settings from a JSON `file` (the \"endpoint\" object of a run_config.json)")
+	fs.StringVar(&f.tokenizer, "tokenizer", "dummy", "counts tokens the API does not report (and samples heatmap prompts): dummy (words), tiktoken:ENCODING|MODEL, hf:PATH to a tokenizer.json")
 	fs.BoolVar(&f.stream, "stream", true, "stream the responses (time to first token needs it)")
 	fs.BoolVar(&f.noStream, "no-stream", false, "do not stream the responses")
 	fs.DurationVar(&f.simTTFT, "sim-ttft", defaultSimTTFT, "simulator: time to first token")
@@ -247,15 +250,16 @@ func (f *endpointFlags) register(cmd *cobra.Command, fs *pflag.FlagSet) {
 
 // target is a validated choice of endpoint.
 type target struct {
-	spec    endpointType
-	saved   map[string]any // from --endpoint-config
-	baseURL string         // "" with sim: the simulator's
-	sim     bool
-	model   string
-	region  string
-	headers map[string]string
-	stream  bool
-	f       *endpointFlags
+	spec      endpointType
+	tokenizer llmeter.Tokenizer
+	saved     map[string]any // from --endpoint-config
+	baseURL   string         // "" with sim: the simulator's
+	sim       bool
+	model     string
+	region    string
+	headers   map[string]string
+	stream    bool
+	f         *endpointFlags
 }
 
 var simFlags = []string{"sim-ttft", "sim-itl", "sim-prefill", "sim-tokens", "sim-capacity"}
@@ -267,6 +271,11 @@ func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
 		return nil, usageErrorf("give --stream or --no-stream, not both")
 	}
 	t := &target{f: f, stream: f.stream && !f.noStream, region: f.region}
+	tok, err := tokenizer.Load(f.tokenizer)
+	if err != nil {
+		return nil, usageErrorf("--tokenizer: %v", err)
+	}
+	t.tokenizer = tok
 	for _, h := range f.headers {
 		k, v, found := strings.Cut(h, "=")
 		if !found || strings.TrimSpace(k) == "" {

@@ -34,8 +34,8 @@ LatencyHeatmap): for each input length L a prompt of the first L tokens of
 times, by --clients concurrent clients, in one run saved in one folder.
 
 The endpoint flags are those of "llmeter run"; without a destination the
-requests go to the built-in simulator. Tokens are counted by the whitespace
-tokenizer.`,
+requests go to the built-in simulator. Prompts are cut, and tokens the API
+does not report are counted, by --tokenizer (default: words).`,
 		Example: `  # Against the simulator, from a text file of your own
   llmeter heatmap --source book.txt --input-lengths 10,100,1000 --output-lengths 16,128
 
@@ -121,6 +121,7 @@ func (f *heatmapFlags) run(cmd *cobra.Command, e *env) error {
 	header := []string{fmt.Sprintf("Heatmap: %d input × %d output lengths × %d", len(ins), len(outs), f.perCombination)}
 	lh := &experiment.LatencyHeatmap{
 		Endpoint:   ep,
+		Tokenizer:  t.tokenizer,
 		SourceFile: f.source,
 		CreatePayload: func(text string, maxTokens int) (llmeter.Payload, error) {
 			return t.spec.payload(text, maxTokens, t.stream)

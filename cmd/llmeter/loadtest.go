@@ -212,6 +212,7 @@ func (f *loadTestFlags) run(cmd *cobra.Command, e *env) error {
 	var header []string
 	lt := &experiment.LoadTest{
 		Endpoint:             ep,
+		Tokenizer:            t.tokenizer,
 		Payloads:             payloads,
 		SequenceOfClients:    clients,
 		MinRequestsPerClient: f.minPerClient,

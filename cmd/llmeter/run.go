@@ -267,6 +267,7 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 	}
 	runner := &llmeter.Runner{
 		Endpoint:       ep,
+		Tokenizer:      plan.target.tokenizer,
 		OutputPath:     plan.parent,
 		Clients:        clients,
 		NRequests:      nRequests,

@@ -111,7 +111,7 @@ func (f *openLoopCmdFlags) prepare(cmd *cobra.Command, e *env, what string) (*pr
 		grace = time.Nanosecond
 	}
 	p.ol = experiment.OpenLoop{
-		Endpoint: ep, Payloads: payloads, Arrival: arrival, Duration: f.duration, Warmup: f.warmup,
+		Endpoint: ep, Tokenizer: t.tokenizer, Payloads: payloads, Arrival: arrival, Duration: f.duration, Warmup: f.warmup,
 		OutputPath: filepath.Dir(dir), TestName: filepath.Base(dir), RunDescription: f.descr,
 		GoodputSLOs: goodput, LowMemory: f.lowMemory, Timeout: f.timeout, GracePeriod: grace,
 	}
