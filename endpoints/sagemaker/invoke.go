@@ -10,9 +10,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+	"github.com/aws/smithy-go/transport/http/protocol/restjson1"
 
 	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/internal/awsep"
@@ -147,7 +149,7 @@ func (e *Endpoint) invokeStream(ctx context.Context, body []byte, rec *llmeter.R
 		ContentType:            &applicationJSON,
 		InferenceComponentName: e.componentName(),
 		Body:                   body,
-	}, e.optFns...)
+	}, append(append(make([]func(*sagemakerruntime.Options), 0, len(e.optFns)+1), e.optFns...), ownProtocol)...)
 	if err != nil {
 		return callError(err, rec)
 	}
@@ -251,3 +253,10 @@ type throttleError struct{ err error }
 func (e *throttleError) Error() string       { return e.err.Error() }
 func (e *throttleError) Unwrap() error       { return e.err }
 func (e *throttleError) HTTPStatusCode() int { return http.StatusTooManyRequests }
+
+// ownProtocol gives a streaming call a protocol, and so an event-stream
+// codec, of its own: the client's shared codec keeps per-message state
+// (smithy-go v1.28.9), on which concurrent streams of one client race.
+func ownProtocol(o *sagemakerruntime.Options) {
+	o.Protocol = restjson1.New(schemas.AmazonSageMakerRuntime)
+}
