@@ -72,22 +72,21 @@ func (a *Arrival) Validate() error {
 	return nil
 }
 
-// config is the arrival's form in run_config.json.
-func (a *Arrival) config() map[string]any {
-	m := map[string]any{"rate": a.Rate, "process": a.process()}
+// describe adds the arrival settings to a run's stats (run_config.json
+// keeps exactly LLMeter's keys).
+func (a *Arrival) describe(st *Stats) {
+	st.Set("arrival_process", a.process())
 	if a.process() == ArrivalGamma {
-		m["burstiness"] = a.shape()
+		st.Set("arrival_burstiness", a.shape())
 	}
 	if a.RampTo > 0 {
-		m["ramp_to"] = a.RampTo
-		m["ramp_duration"] = a.RampDuration.Seconds()
+		st.Set("arrival_ramp_duration", a.RampDuration.Seconds())
 	}
 	if a.MaxInFlight > 0 {
-		m["max_in_flight"] = a.MaxInFlight
-		m["queue_at_cap"] = a.QueueAtCap
+		st.Set("arrival_max_in_flight", a.MaxInFlight)
+		st.Set("arrival_queue_at_cap", a.QueueAtCap)
 	}
-	m["seed"] = a.Seed
-	return m
+	st.Set("arrival_seed", a.Seed)
 }
 
 func (a *Arrival) process() string {

@@ -104,6 +104,7 @@ func (x *execution) selfCheck(st *Stats, cpu float64) {
 		if a.RampTo > 0 {
 			st.Set("asked_rate_ramp_to", a.RampTo)
 		}
+		a.describe(st)
 		if ach, ok := x.achievedRate(); ok {
 			st.Set("achieved_rate", ach)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/endpoints/anthropic"
+	"github.com/llmeter-go/llmeter/endpoints/bedrock"
 	"github.com/llmeter-go/llmeter/endpoints/httpapi"
 	"github.com/llmeter-go/llmeter/endpoints/openai"
 	"github.com/llmeter-go/llmeter/endpoints/sagemaker"
@@ -176,7 +177,53 @@ func awsOptions(o endpointOptions) (region, endpointURL string, creds aws.Creden
 	return region, endpointURL, creds
 }
 
+// awsDest describes where an AWS endpoint's requests go, for messages.
+func awsDest(url, service, region string) string {
+	if url != "" {
+		return url
+	}
+	return service + " in " + region
+}
+
 func init() {
+	endpointTypes["bedrock-converse"] = endpointType{
+		help:    "Amazon Bedrock Converse / ConverseStream",
+		aws:     true,
+		keyHint: "the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, …)",
+		build: func(o endpointOptions) (llmeter.Endpoint, string, error) {
+			region, url, creds := awsOptions(o)
+			ep, err := bedrock.NewConverseEndpoint(bedrock.ConverseConfig{
+				ModelID: o.Model, EndpointName: o.EndpointName, Region: region, EndpointURL: url,
+				Stream: o.Stream, Credentials: creds,
+			})
+			if err != nil {
+				return nil, "", err
+			}
+			return ep, awsDest(url, "bedrock-runtime", ep.Region()), nil
+		},
+		payload: func(prompt string, maxTokens int, _ bool) (llmeter.Payload, error) {
+			return bedrock.CreateConversePayload([]promptpkg.Item{promptpkg.Text(prompt)}, maxTokens, nil)
+		},
+	}
+	endpointTypes["bedrock-invoke"] = endpointType{
+		help:    "Amazon Bedrock InvokeModel / InvokeModelWithResponseStream (OpenAI-style bodies by default)",
+		aws:     true,
+		keyHint: "the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID, …)",
+		build: func(o endpointOptions) (llmeter.Endpoint, string, error) {
+			region, url, creds := awsOptions(o)
+			ep, err := bedrock.NewInvokeEndpoint(bedrock.InvokeConfig{
+				ModelID: o.Model, EndpointName: o.EndpointName, Region: region, EndpointURL: url,
+				Stream: o.Stream, Credentials: creds,
+			})
+			if err != nil {
+				return nil, "", err
+			}
+			return ep, awsDest(url, "bedrock-runtime", ep.Region()), nil
+		},
+		payload: func(prompt string, maxTokens int, _ bool) (llmeter.Payload, error) {
+			return bedrock.CreateInvokePayload([]string{prompt}, maxTokens, nil)
+		},
+	}
 	endpointTypes["sagemaker"] = endpointType{
 		help:      "Amazon SageMaker real-time endpoint (TGI/JumpStart-style JSON)",
 		aws:       true,
@@ -191,11 +238,7 @@ func init() {
 			if err != nil {
 				return nil, "", err
 			}
-			dest := url
-			if dest == "" {
-				dest = "sagemaker " + ep.Region() + " " + o.EndpointName
-			}
-			return ep, dest, nil
+			return ep, awsDest(url, "sagemaker-runtime endpoint "+o.EndpointName, ep.Region()), nil
 		},
 		payload: func(prompt string, maxTokens int, stream bool) (llmeter.Payload, error) {
 			items := []promptpkg.Item{promptpkg.Text(prompt)}
