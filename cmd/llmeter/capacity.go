@@ -88,7 +88,7 @@ func (f *capacityFlags) run(cmd *cobra.Command, e *env) error {
 		p.headers = []string{fmt.Sprintf("Capacity %s: probe %d at %v requests/s", filepath.Base(p.dir), n, rate)}
 		p.sess.setFolder(filepath.Join(p.dir, experiment.RateLevelName(rate)))
 	}
-	cs.Callbacks = []llmeter.Callback{afterRun(func(r *llmeter.Result) {
+	cs.Callbacks = append(cs.Callbacks, afterRun(func(r *llmeter.Result) {
 		rate, _ := r.Stats().Float("asked_rate")
 		verdict := "pass"
 		var failed []string
@@ -101,7 +101,7 @@ func (f *capacityFlags) run(cmd *cobra.Command, e *env) error {
 			verdict = "fail (" + strings.Join(failed, ", ") + ")"
 		}
 		p.levelDone(fmt.Sprintf("%v/s %s", rate, verdict), r)
-	})}
+	}))
 	res, err := cs.Run(p.sess.ctx)
 	if res == nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 type heatmapFlags struct {
 	endpointFlags
+	callbackFlags
 	source                  string
 	inputs, outputs         string
 	perCombination, clients int
@@ -58,6 +59,7 @@ does not report are counted, by --tokenizer (default: words).`,
 	fs.StringVar(&f.output, "output", "", "run `folder` to write (default ./"+defaultOutputDir+"/<run name>); must not exist")
 	fs.StringVar(&f.runName, "run-name", "", "run name (default heatmap-YYYYMMDD-HHMMSS)")
 	fs.StringVar(&f.descr, "description", "", "run description, saved in the results")
+	f.callbackFlags.register(fs)
 	fs.BoolVar(&f.json, "json", false, "print the cells as JSON on stdout, and nothing else")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress and no notes on stderr (errors and warnings still)")
 	cmd.MarkFlagFilename("source")
@@ -94,6 +96,9 @@ func (f *heatmapFlags) run(cmd *cobra.Command, e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := f.callbackFlags.check(e); err != nil {
+		return err
+	}
 	if t.saved != nil {
 		return usageErrorf("heatmap builds its requests with the endpoint type's payload builder: use --endpoint, not --endpoint-config")
 	}
@@ -111,6 +116,10 @@ func (f *heatmapFlags) run(cmd *cobra.Command, e *env) error {
 		return err
 	}
 	defer closeSim()
+	extra, err := f.callbackFlags.callbacks(ep)
+	if err != nil {
+		return err
+	}
 	sess := newSession(cmd.Context(), e, f.quiet)
 	defer sess.close()
 	sess.setFolder(dir)
@@ -131,6 +140,7 @@ func (f *heatmapFlags) run(cmd *cobra.Command, e *env) error {
 		OutputLengths:          outs,
 		RequestsPerCombination: f.perCombination,
 		OutputPath:             dir,
+		Callbacks:              extra,
 		RunDescription:         f.descr,
 		Timeout:                f.timeout,
 		GracePeriod:            grace,

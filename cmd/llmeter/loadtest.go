@@ -20,6 +20,7 @@ import (
 
 type loadTestFlags struct {
 	endpointFlags
+	callbackFlags
 	prompt, payload          string
 	maxTokens                int
 	clients                  string
@@ -76,6 +77,7 @@ Ctrl-C stops the level in progress, saves it and ends the test (exit code
 	fs.StringVar(&f.output, "output", "", "test `folder` to write (default ./"+defaultOutputDir+"/<test name>); must not exist")
 	fs.StringVar(&f.testName, "test-name", "", "test name (default the local time YYYYMMDD-HHMM)")
 	fs.StringVar(&f.descr, "description", "", "description saved with every level")
+	f.callbackFlags.register(fs)
 	fs.BoolVar(&f.lowMemory, "low-memory", false, "keep responses on disk only (the statistics are still exact)")
 	fs.BoolVar(&f.json, "json", false, "print the statistics of every level as JSON on stdout, and nothing else")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress and no notes on stderr (errors and warnings still)")
@@ -178,6 +180,9 @@ func (f *loadTestFlags) run(cmd *cobra.Command, e *env) error {
 	if err != nil {
 		return err
 	}
+	if err := f.callbackFlags.check(e); err != nil {
+		return err
+	}
 	name := f.testName
 	if name == "" {
 		name = time.Now().Format("20060102-1504")
@@ -202,6 +207,10 @@ func (f *loadTestFlags) run(cmd *cobra.Command, e *env) error {
 		return err
 	}
 	defer closeSim()
+	extra, err := f.callbackFlags.callbacks(ep)
+	if err != nil {
+		return err
+	}
 
 	sess := newSession(cmd.Context(), e, f.quiet)
 	defer sess.close()
@@ -242,7 +251,7 @@ func (f *loadTestFlags) run(cmd *cobra.Command, e *env) error {
 		note("%s\n", levelLine(res))
 	}
 	// Report each level as it ends: wrap the callbacks' after-run.
-	lt.Callbacks = append(lt.Callbacks, afterRun(levelDone))
+	lt.Callbacks = append(append(lt.Callbacks, extra...), afterRun(levelDone))
 
 	res, err := lt.Run(sess.ctx)
 	if res == nil {

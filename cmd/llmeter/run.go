@@ -38,6 +38,7 @@ const (
 type runFlags struct {
 	endpointFlags
 	arrivalFlags
+	callbackFlags
 	rate                         float64
 	rampTo                       float64
 	rampDuration                 time.Duration
@@ -101,6 +102,7 @@ refuses the credentials.`,
 	fs.Float64Var(&f.rampTo, "ramp-to", 0, "open loop: move the rate linearly from --rate to this one over --ramp-duration")
 	fs.DurationVar(&f.rampDuration, "ramp-duration", 0, "open loop: length of the ramp")
 	f.arrivalFlags.register(fs, true)
+	f.callbackFlags.register(fs)
 	fs.DurationVar(&f.timeout, "timeout", llmeter.DefaultTimeout, "timeout of each request")
 	fs.DurationVar(&f.grace, "grace", llmeter.DefaultGracePeriod, "on Ctrl-C, how long requests in flight may still finish")
 	fs.StringVar(&f.output, "output", "", "run `folder` to write (default ./"+defaultOutputDir+"/<run name>); must not exist")
@@ -140,6 +142,9 @@ func (f *runFlags) check(cmd *cobra.Command, e *env) (*runPlan, error) {
 		return nil, err
 	}
 	p.target = t
+	if err := f.callbackFlags.check(e); err != nil {
+		return nil, err
+	}
 	openLoop := f.rate > 0
 	if f.rate < 0 {
 		return nil, usageErrorf("--rate must be positive, got %v", f.rate)
@@ -231,6 +236,10 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 		return err
 	}
 	defer closeSim()
+	extra, err := f.callbackFlags.callbacks(ep)
+	if err != nil {
+		return err
+	}
 
 	nRequests := f.nRequests
 	if f.duration > 0 || (f.payload != "" && !cmd.Flags().Changed("n-requests")) {
@@ -282,10 +291,10 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 		Timeout:        f.timeout,
 		GracePeriod:    grace,
 		LowMemory:      f.lowMemory,
-		Callbacks: []llmeter.Callback{&earlyAbort{
+		Callbacks: append([]llmeter.Callback{&earlyAbort{
 			baseURL: baseURL, url: url, keyHint: plan.target.keyHint(),
 			need: min(abortLookahead, max(planned, 1)), cancel: cancel,
-		}},
+		}}, extra...),
 	}
 	runner.OnProgress = sess.onProgress(nil, true)
 

@@ -49,11 +49,12 @@ var distKey = regexp.MustCompile(`^(.+)-(average|max|p[0-9]+)$`)
 // Groups of the summary table, in order (LLMeter's live display groups,
 // with TPOT on its own line as in LLMeter's report).
 var summaryGroups = []string{progress.GroupThroughput, progress.GroupTTFT, progress.GroupTTLT, "TPOT", "ITL",
-	groupSchedule, groupGoodput, progress.GroupTokens, progress.GroupErrors, progress.GroupOther}
+	groupSchedule, groupGoodput, progress.GroupTokens, progress.GroupErrors, groupCost, progress.GroupOther}
 
 const (
 	groupSchedule = "Schedule"
 	groupGoodput  = "Goodput"
+	groupCost     = "Cost"
 )
 
 // noteKeys are stats whose values are sentences: printed below the table.
@@ -72,6 +73,8 @@ func summaryGroup(key string) string {
 		return groupSchedule
 	case strings.HasPrefix(key, "goodput"):
 		return groupGoodput
+	case strings.HasPrefix(key, "cost_"):
+		return groupCost
 	case key == llmeter.MetricITL:
 		return "ITL"
 	case key == llmeter.MetricTTFT:
@@ -116,7 +119,7 @@ func formatStat(key string, v any) string {
 		if f, ok := v.(float64); ok {
 			return strconv.FormatFloat(f*100, 'f', 1, 64) + "%"
 		}
-	case group == progress.GroupOther:
+	case group == progress.GroupOther || group == groupCost:
 		if f, ok := v.(float64); ok {
 			return strconv.FormatFloat(f, 'g', 6, 64)
 		}

@@ -18,6 +18,7 @@ import (
 type openLoopCmdFlags struct {
 	endpointFlags
 	arrivalFlags
+	callbackFlags
 	prompt, payload          string
 	maxTokens                int
 	duration, timeout, grace time.Duration
@@ -34,6 +35,7 @@ func (f *openLoopCmdFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.payload, "payload", "", "request bodies: a .json/.jsonl `file` or a folder of them")
 	fs.DurationVar(&f.duration, "duration", 30*time.Second, "length of each level, after --warmup")
 	f.arrivalFlags.register(fs, false)
+	f.callbackFlags.register(fs)
 	fs.DurationVar(&f.timeout, "timeout", llmeter.DefaultTimeout, "timeout of each request")
 	fs.DurationVar(&f.grace, "grace", llmeter.DefaultGracePeriod, "on Ctrl-C, how long requests in flight may still finish")
 	fs.StringVar(&f.output, "output", "", "test `folder` to write (default ./"+defaultOutputDir+"/<test name>); must not exist")
@@ -82,6 +84,9 @@ func (f *openLoopCmdFlags) prepare(cmd *cobra.Command, e *env, what string) (*pr
 	if err != nil {
 		return nil, err
 	}
+	if err := f.callbackFlags.check(e); err != nil {
+		return nil, err
+	}
 	name := f.testName
 	if name == "" {
 		name = time.Now().Format("20060102-1504")
@@ -105,6 +110,11 @@ func (f *openLoopCmdFlags) prepare(cmd *cobra.Command, e *env, what string) (*pr
 		return nil, err
 	}
 	p.close = closeSim
+	extra, err := f.callbackFlags.callbacks(ep)
+	if err != nil {
+		closeSim()
+		return nil, err
+	}
 	p.sess = newSession(cmd.Context(), e, f.quiet)
 	grace := f.grace
 	if grace == 0 {
@@ -114,6 +124,7 @@ func (f *openLoopCmdFlags) prepare(cmd *cobra.Command, e *env, what string) (*pr
 		Endpoint: ep, Tokenizer: t.tokenizer, Payloads: payloads, Arrival: arrival, Duration: f.duration, Warmup: f.warmup,
 		OutputPath: filepath.Dir(dir), TestName: filepath.Base(dir), RunDescription: f.descr,
 		GoodputSLOs: goodput, LowMemory: f.lowMemory, Timeout: f.timeout, GracePeriod: grace,
+		Callbacks: extra,
 	}
 	p.ol.OnProgress = p.sess.onProgress(func() []string { return p.headers }, false)
 	return p, nil
@@ -194,10 +205,10 @@ func (f *sweepFlags) run(cmd *cobra.Command, e *env) error {
 		p.headers = []string{fmt.Sprintf("Sweep %s: level %d of %d, %v requests/s", filepath.Base(p.dir), level, levels, rate)}
 		p.sess.setFolder(filepath.Join(p.dir, experiment.RateLevelName(rate)))
 	}
-	s.Callbacks = []llmeter.Callback{afterRun(func(res *llmeter.Result) {
+	s.Callbacks = append(s.Callbacks, afterRun(func(res *llmeter.Result) {
 		rate, _ := res.Stats().Float("asked_rate")
 		p.levelDone(fmt.Sprintf("%v/s", rate), res)
-	})}
+	}))
 	res, err := s.Run(p.sess.ctx)
 	if res == nil {
 		return err
