@@ -52,7 +52,8 @@ func TestErrorBodyMessage(t *testing.T) {
 }
 
 func TestSharedClient(t *testing.T) {
-	if SharedClient() != SharedClient() {
+	first, second := SharedClient(), SharedClient()
+	if first != second {
 		t.Errorf("SharedClient: got two clients, want one")
 	}
 }
