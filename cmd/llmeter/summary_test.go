@@ -55,7 +55,7 @@ Errors      failed_requests                     3
             failed_requests_rate            30.0%
             failed_requests_http_429            2
             failed_requests_timeout             1
-Other       cost_total                       0.25
+Cost        cost_total                       0.25
 `
 	if got := buf.String(); got != want {
 		t.Errorf("writeSummary:\n%s\nwant:\n%s", got, want)
