@@ -157,7 +157,7 @@ what a run looks like in a few seconds without any API or key.`,
 		SilenceUsage:  true,
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
-	root.AddCommand(newRunCmd(e), newLoadTestCmd(e), newHeatmapCmd(e), newSweepCmd(e), newCapacityCmd(e), newSimulateCmd(e), newReportCmd(e), newVersionCmd(e))
+	root.AddCommand(newRunCmd(e), newLoadTestCmd(e), newHeatmapCmd(e), newSweepCmd(e), newCapacityCmd(e), newCompareCmd(e), newSimulateCmd(e), newReportCmd(e), newVersionCmd(e))
 	return root
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/experiment"
+	"github.com/llmeter-go/llmeter/report"
 )
 
 type heatmapFlags struct {
@@ -20,7 +21,7 @@ type heatmapFlags struct {
 	perCombination, clients int
 	timeout, grace          time.Duration
 	output, runName, descr  string
-	json, quiet             bool
+	json, quiet, report     bool
 }
 
 func newHeatmapCmd(e *env) *cobra.Command {
@@ -60,6 +61,7 @@ does not report are counted, by --tokenizer (default: words).`,
 	fs.StringVar(&f.runName, "run-name", "", "run name (default heatmap-YYYYMMDD-HHMMSS)")
 	fs.StringVar(&f.descr, "description", "", "run description, saved in the results")
 	f.callbackFlags.register(fs)
+	fs.BoolVar(&f.report, "report", false, "also write report.html (the TTFT and TTLT heatmaps) into the run folder")
 	fs.BoolVar(&f.json, "json", false, "print the cells as JSON on stdout, and nothing else")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress and no notes on stderr (errors and warnings still)")
 	cmd.MarkFlagFilename("source")
@@ -159,6 +161,11 @@ func (f *heatmapFlags) run(cmd *cobra.Command, e *env) error {
 	}
 	if err != nil {
 		return err
+	}
+	if f.report {
+		if err := saveReport(e, report.Heatmap(res, 10, 10), dir); err != nil {
+			return err
+		}
 	}
 	if sess.interrupted() {
 		con.Printf("Heatmap interrupted; partial results saved to %s\n", dir)

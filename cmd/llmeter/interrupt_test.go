@@ -60,7 +60,7 @@ func TestInterrupt(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "summary.json")); err != nil {
 			t.Errorf("the interrupted run was not saved: %v", err)
 		}
-		st := report(ctx, t, bin, dir)
+		st := reportJSON(ctx, t, bin, dir)
 		if st["interrupted"] != true {
 			t.Errorf(`report: "interrupted" is %v, want true`, st["interrupted"])
 		}
@@ -114,7 +114,7 @@ func TestInterrupt(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "summary.json")); err == nil {
 			t.Errorf("summary.json written after a hard exit")
 		}
-		if st := report(ctx, t, bin, dir); st["interrupted"] != true {
+		if st := reportJSON(ctx, t, bin, dir); st["interrupted"] != true {
 			t.Errorf(`report: "interrupted" is %v, want true`, st["interrupted"])
 		}
 	})
@@ -191,7 +191,7 @@ func startRun(ctx context.Context, t *testing.T, bin string, args ...string) (*e
 }
 
 // report runs `llmeter report DIR --json` and returns the statistics.
-func report(ctx context.Context, t *testing.T, bin, dir string) map[string]any {
+func reportJSON(ctx context.Context, t *testing.T, bin, dir string) map[string]any {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, bin, "report", dir, "--json")
 	var stderr bytes.Buffer

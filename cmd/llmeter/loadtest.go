@@ -16,6 +16,7 @@ import (
 	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/experiment"
 	"github.com/llmeter-go/llmeter/internal/progress"
+	"github.com/llmeter-go/llmeter/report"
 )
 
 type loadTestFlags struct {
@@ -29,6 +30,7 @@ type loadTestFlags struct {
 	output, testName, descr  string
 	stopIf                   []string
 	lowMemory, json, quiet   bool
+	report                   bool
 }
 
 func newLoadTestCmd(e *env) *cobra.Command {
@@ -78,6 +80,7 @@ Ctrl-C stops the level in progress, saves it and ends the test (exit code
 	fs.StringVar(&f.testName, "test-name", "", "test name (default the local time YYYYMMDD-HHMM)")
 	fs.StringVar(&f.descr, "description", "", "description saved with every level")
 	f.callbackFlags.register(fs)
+	fs.BoolVar(&f.report, "report", false, "also write report.html (the load test charts) into the test folder")
 	fs.BoolVar(&f.lowMemory, "low-memory", false, "keep responses on disk only (the statistics are still exact)")
 	fs.BoolVar(&f.json, "json", false, "print the statistics of every level as JSON on stdout, and nothing else")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress and no notes on stderr (errors and warnings still)")
@@ -274,6 +277,11 @@ func (f *loadTestFlags) run(cmd *cobra.Command, e *env) error {
 	}
 	if err != nil {
 		return err
+	}
+	if f.report && !f.lowMemory {
+		if err := saveReport(e, report.LoadTest(res), res.OutputPath); err != nil {
+			return err
+		}
 	}
 	if sess.interrupted() {
 		con.Printf("Load test interrupted; the levels run so far are in %s\n", dir)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/llmeter-go/llmeter"
@@ -8,6 +11,7 @@ import (
 
 type reportFlags struct {
 	json, lazy, recompute bool
+	html, png             string
 }
 
 func newReportCmd(e *env) *cobra.Command {
@@ -31,7 +35,11 @@ the report, such as a torn last line, are printed on stderr as warnings.`,
   llmeter report llmeter-runs/20260101-120000 --json --lazy
 
   # One figure, with jq
-  llmeter report results/run1 --json | jq '."time_to_first_token-p90"'`,
+  llmeter report results/run1 --json | jq '."time_to_first_token-p90"'
+
+  # Charts: one HTML file that opens offline, or PNG files; a load test folder too
+  llmeter report results/run1 --html run1.html
+  llmeter report llmeter-runs/my-loadtest --png charts/`,
 		Args: cobra.ExactArgs(1),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return nil, cobra.ShellCompDirectiveFilterDirs
@@ -42,12 +50,17 @@ the report, such as a torn last line, are printed on stderr as warnings.`,
 	fs.BoolVar(&f.json, "json", false, "print the statistics as JSON")
 	fs.BoolVar(&f.recompute, "recompute", true, "recompute the statistics from responses.jsonl")
 	fs.BoolVar(&f.lazy, "lazy", false, "use stats.json as stored (same as --recompute=false)")
+	fs.StringVar(&f.html, "html", "", "write the charts and statistics as one self-contained HTML `file` (a run or a load test folder)")
+	fs.StringVar(&f.png, "png", "", "write every chart as a PNG into this `folder`")
 	return cmd
 }
 
 func (f *reportFlags) run(cmd *cobra.Command, e *env, dir string) error {
 	if cmd.Flags().Changed("lazy") && cmd.Flags().Changed("recompute") {
 		return usageErrorf("give --lazy or --recompute, not both")
+	}
+	if f.html != "" || f.png != "" {
+		return f.charts(e, dir)
 	}
 	res, err := llmeter.LoadResult(dir, llmeter.LoadOptions{
 		SkipResponses: f.lazy || !f.recompute,
@@ -66,5 +79,30 @@ func (f *reportFlags) run(cmd *cobra.Command, e *env, dir string) error {
 		return err
 	}
 	writeSummary(e.stdout, st)
+	return nil
+}
+
+// charts writes the HTML report and/or the PNG charts of a folder.
+func (f *reportFlags) charts(e *env, dir string) error {
+	r, err := loadForReport(dir, func(msg string) { e.con.Printf("warning: %s\n", msg) })
+	if err != nil {
+		return err
+	}
+	if f.html != "" {
+		if err := writeHTML(r, f.html); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "Report: %s\n", f.html)
+	}
+	if f.png != "" {
+		if err := os.MkdirAll(f.png, 0o755); err != nil {
+			return err
+		}
+		files, err := r.WritePNGs(f.png)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%d charts in %s\n", len(files), f.png)
+	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/report"
 )
 
 // Defaults of "llmeter run".
@@ -49,6 +50,7 @@ type runFlags struct {
 	duration, timeout, grace     time.Duration
 	output, runName, description string
 	lowMemory, json, quiet       bool
+	report                       bool
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -103,6 +105,7 @@ refuses the credentials.`,
 	fs.DurationVar(&f.rampDuration, "ramp-duration", 0, "open loop: length of the ramp")
 	f.arrivalFlags.register(fs, true)
 	f.callbackFlags.register(fs)
+	fs.BoolVar(&f.report, "report", false, "also write report.html (charts and statistics) into the run folder")
 	fs.DurationVar(&f.timeout, "timeout", llmeter.DefaultTimeout, "timeout of each request")
 	fs.DurationVar(&f.grace, "grace", llmeter.DefaultGracePeriod, "on Ctrl-C, how long requests in flight may still finish")
 	fs.StringVar(&f.output, "output", "", "run `folder` to write (default ./"+defaultOutputDir+"/<run name>); must not exist")
@@ -353,6 +356,11 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 		out = e.stderr // stdout holds the JSON, and nothing else
 	}
 	thresholdErr := checkThresholds(out, res, plan.failOn)
+	if f.report && !f.lowMemory {
+		if err := saveReport(e, report.Run(res), dir); err != nil {
+			return err
+		}
+	}
 	if res.TotalRequests > 0 {
 		if failed, _ := st.Float("failed_requests"); int(failed) == res.TotalRequests {
 			con.Printf("warning: all %d requests failed; the first error: %s\n", res.TotalRequests, firstError(res))
