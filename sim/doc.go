@@ -1,12 +1,26 @@
-// Package sim is a simulated OpenAI-compatible LLM server. It is the ground
-// truth for llmeter's demos, tests and load-generator benchmarks: every
-// response follows a deterministic latency model, so a client's measurements
-// can be compared with what the server intended ([Config.Truth]).
+// Package sim is a simulated LLM server. It is the ground truth for
+// llmeter's demos, tests and load-generator benchmarks: every response
+// follows a deterministic latency model, so a client's measurements can be
+// compared with what the server intended ([Config.Truth]).
 //
-// The server implements the Chat Completions API (POST /v1/chat/completions;
-// any path ending in /chat/completions is accepted), both non-streaming and
-// streaming (server-sent events in OpenAI's wire format, including
-// stream_options.include_usage).
+// One server speaks every protocol llmeter does, streaming and not, each in
+// its own file and wire format (routes match path suffixes, so a base path
+// such as /v1 is free):
+//
+//   - OpenAI Chat Completions: POST …/chat/completions (SSE, with
+//     stream_options.include_usage) — chat.go;
+//   - OpenAI Responses: POST …/responses — responses.go;
+//   - Anthropic Messages: POST …/messages — anthropic.go;
+//   - Amazon Bedrock: POST /model/{id}/converse, /converse-stream, /invoke,
+//     /invoke-with-response-stream, in the AWS event-stream framing (SigV4 is
+//     not checked) — bedrock.go;
+//   - Amazon SageMaker: POST /endpoints/{name}/invocations and
+//     /invocations-response-stream, and TGI's own /generate and
+//     /generate_stream — tgi.go;
+//   - Ollama: POST /api/chat and /api/generate (NDJSON) — ollama.go.
+//
+// Errors use each provider's own error shapes. [Transport] serves the
+// server in memory, for tests on testing/synctest's fake clock.
 //
 // # Latency model
 //
@@ -19,8 +33,8 @@
 //	token i   at t0 + TTFT + i*Config.ITL   (i = 0 .. N-1)
 //	TTLT      = TTFT + (N-1)*Config.ITL
 //
-// A streaming response sends the role-only chunk at once (as real servers
-// do), each content chunk at its scheduled time, and the finish chunk, the
+// A streaming Chat Completions response sends the role-only chunk at once
+// (as real servers do), each content chunk at its scheduled time, and the finish chunk, the
 // optional usage chunk and "data: [DONE]" together with the last token. A
 // non-streaming response is sent whole at TTLT. Data due at the same instant is
 // coalesced into one write; data is flushed before every wait. Waits use one
