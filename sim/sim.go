@@ -349,7 +349,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if proto == nil {
-		s.reject(w, chatProtocol{}, http.StatusNotFound, "not_found", "Unknown path "+r.URL.Path+"; use /v1/chat/completions.")
+		s.reject(w, chatProtocol{}, http.StatusNotFound, "not_found", "Unknown path "+r.URL.Path+"; the simulator serves /v1/chat/completions, /v1/responses, /v1/messages, /model/{id}/converse…, /endpoints/{name}/invocations…, /generate, /api/chat and /api/generate.")
 		return
 	}
 	s.serve(w, r, start, proto)
