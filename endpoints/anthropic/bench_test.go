@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 const benchTokens = 16
@@ -41,43 +39,15 @@ func checkBench(b *testing.B, got *llmeter.InvocationResponse, n int) {
 	}
 }
 
-// perChunk runs the benchmark loop and reports ns/chunk and allocs/chunk for
-// calls of n chunks (allocations include everything Invoke does for the
-// call, so they shrink per chunk as n grows).
-func perChunk(b *testing.B, n int, call func()) {
-	var before, after runtime.MemStats
-	b.ReportAllocs()
-	runtime.ReadMemStats(&before)
-	calls := 0
-	for b.Loop() {
-		call()
-		calls++
-	}
-	runtime.ReadMemStats(&after)
-	chunks := float64(calls * n)
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/chunks, "ns/chunk")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/chunks, "allocs/chunk")
-}
-
 // BenchmarkStreamInvoke measures one 16-token streaming call through
 // llmeter.Invoke against an in-process httptest server that flushes every
 // event. Allocations include the server's.
 func BenchmarkStreamInvoke(b *testing.B) {
-	evs := benchStream(benchTokens)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = r.Body.Read(make([]byte, 0))
-		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
-		rc := http.NewResponseController(w)
-		for _, ev := range evs {
-			_, _ = w.Write(ev)
-			_ = rc.Flush()
-		}
-	}))
-	defer srv.Close()
+	srv := replay.EventServer(b, benchStream(benchTokens))
 	ep := newTestEndpoint(b, srv.URL, true, NewHTTPClient(1))
 	payload := testPayload(b)
 	ctx := context.Background()
-	perChunk(b, benchTokens, func() { checkBench(b, llmeter.Invoke(ctx, ep, payload), benchTokens) })
+	replay.PerChunk(b, benchTokens, func() { checkBench(b, llmeter.Invoke(ctx, ep, payload), benchTokens) })
 }
 
 // BenchmarkStreamParse is BenchmarkStreamInvoke over an in-memory transport:
@@ -89,11 +59,10 @@ func BenchmarkStreamParse(b *testing.B) {
 			for _, ev := range benchStream(n) {
 				body.Write(ev)
 			}
-			ep := newTestEndpoint(b, "http://127.0.0.1:1", true, &http.Client{Transport: &memTransport{
-				status: http.StatusOK, contentType: "text/event-stream", body: []byte(body.String())}})
+			ep := newTestEndpoint(b, "http://127.0.0.1:1", true, replay.MemClient("text/event-stream", []byte(body.String())))
 			payload := testPayload(b)
 			ctx := context.Background()
-			perChunk(b, n, func() { checkBench(b, llmeter.Invoke(ctx, ep, payload), n) })
+			replay.PerChunk(b, n, func() { checkBench(b, llmeter.Invoke(ctx, ep, payload), n) })
 		})
 	}
 }

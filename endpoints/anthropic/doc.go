@@ -71,9 +71,9 @@
 // The stream parser is built for the hot path of a load generator: SSE
 // events are read without copying (internal/sse), and the common event
 // shapes (content_block_delta and friends) are decoded by a small scanner
-// over input that json.Valid accepted, without allocating; any event it
-// cannot decode exactly as encoding/json would goes to encoding/json.
-// FuzzFastEvent checks that the two agree.
+// (internal/jsonscan) over input that json.Valid accepted, without
+// allocating; any event it cannot decode exactly as encoding/json would goes
+// to encoding/json. FuzzFastEvent checks that the two agree.
 //
 // # Errors
 //

@@ -5,13 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/internal/httpep"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 // FuzzStream feeds arbitrary bytes as the SSE body of a streaming response
@@ -20,14 +18,9 @@ import (
 // invariants. llmeter.Invoke turns a panic into an error of class "other",
 // which no parse path produces otherwise.
 func FuzzStream(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "stream_*.txt"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b, false)
-		f.Add(b, true)
+	for _, file := range replay.Files(f, "stream_*.txt") {
+		f.Add(file.Data, false)
+		f.Add(file.Data, true)
 	}
 	f.Add([]byte("event: message_stop\ndata: {}\n\n"), false)
 	f.Add([]byte("data: {\"type\":\"content_block_delta\",\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}\n\ndata: {\"type\":\"message_stop\"}\n\n"), false)
@@ -43,33 +36,22 @@ func FuzzStream(f *testing.F) {
 		// Each call gets its own transport: the fuzzer runs in parallel.
 		ep, err := NewMessagesEndpoint(Config{ModelID: testModel, BaseURL: "http://127.0.0.1:1", Stream: true,
 			ReasoningCountsForTTFT: reasoning,
-			HTTPClient:             &http.Client{Transport: &memTransport{status: http.StatusOK, contentType: "text/event-stream", body: body}}})
+			HTTPClient:             replay.MemClient("text/event-stream", body)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := llmeter.Invoke(context.Background(), ep, payload)
 
-		if got.ErrorClass == llmeter.ErrorClassOther {
-			t.Fatalf("unexpected error class %q: %s", got.ErrorClass, got.Error)
-		}
+		replay.CheckInvariants(t, got, "anthropic: ", true)
 		if got.Error == "" && !bytes.Contains(body, []byte("message_stop")) {
 			t.Errorf("no error for a body without message_stop")
 		}
-		if got.Error == "" && got.TimeToLastToken == nil {
-			t.Errorf("TimeToLastToken: got nil on success, want set")
-		}
 		hasText := got.ResponseText != nil
-		if hasText != (len(got.ChunkOffsets) > 0) {
-			t.Errorf("text set %v, %d chunks: want both or none", hasText, len(got.ChunkOffsets))
-		}
 		if hasText && got.TimeToFirstToken == nil {
 			t.Errorf("text without a time to first token")
 		}
 		if !reasoning && (got.TimeToFirstToken != nil) != hasText {
 			t.Errorf("visible tokens only: TTFT set %v, text set %v: want both or none", got.TimeToFirstToken != nil, hasText)
-		}
-		if hasText && *got.ResponseText == "" {
-			t.Errorf("ResponseText: got empty, want nil or text")
 		}
 		if n := len(got.ChunkOffsets); n > 0 && got.TimeToFirstToken != nil && *got.TimeToFirstToken > got.ChunkOffsets[0].Seconds() {
 			t.Errorf("TTFT %v after the first text chunk %v", *got.TimeToFirstToken, got.ChunkOffsets[0].Seconds())
@@ -81,47 +63,19 @@ func FuzzStream(f *testing.F) {
 		if got.NumTokensOutputReasoning != nil {
 			t.Errorf("NumTokensOutputReasoning: got %d, want nil", *got.NumTokensOutputReasoning)
 		}
-		if got.ID == "" {
-			t.Errorf("ID: got empty")
-		}
-		if got.Error != "" && !strings.HasPrefix(got.Error, "anthropic: ") && !strings.HasPrefix(got.Error, "protocol error: ") &&
-			got.ErrorClass != llmeter.ErrorClassAPI {
-			t.Errorf("Error %q (class %q): want an anthropic: or protocol error: prefix", got.Error, got.ErrorClass)
-		}
 	})
 }
 
 // FuzzMessage does the same for non-streaming JSON bodies.
 func FuzzMessage(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Add([]byte(`{"type":"message","content":[{"type":"text","text":"a"},{"type":"text"},{"type":"text","text":null}]}`))
-	f.Add([]byte(`{"content":7}`))
-	f.Add([]byte(`{"type":"error"}`))
-	payload := llmeter.Payload{"messages": []any{map[string]any{"role": "user", "content": "hi"}}, "max_tokens": 8}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		ep, err := NewMessagesEndpoint(Config{ModelID: testModel, BaseURL: "http://127.0.0.1:1",
-			HTTPClient: &http.Client{Transport: &memTransport{status: http.StatusOK, contentType: "application/json", body: body}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := llmeter.Invoke(context.Background(), ep, payload)
-		if got.ErrorClass == llmeter.ErrorClassOther {
-			t.Fatalf("unexpected error class %q: %s", got.ErrorClass, got.Error)
-		}
-		if got.TimeToFirstToken != nil {
-			t.Errorf("TimeToFirstToken: got %v, want nil", *got.TimeToFirstToken)
-		}
-		if got.TimeToLastToken == nil {
-			t.Errorf("TimeToLastToken: got nil, want set (the body was received)")
-		}
-	})
+	replay.FuzzBody(f, "*.json", []string{
+		`{"type":"message","content":[{"type":"text","text":"a"},{"type":"text"},{"type":"text","text":null}]}`,
+		`{"content":7}`,
+		`{"type":"error"}`,
+	}, "anthropic: ", llmeter.Payload{"messages": []any{map[string]any{"role": "user", "content": "hi"}}, "max_tokens": 8},
+		func(c *http.Client) (llmeter.Endpoint, error) {
+			return NewMessagesEndpoint(Config{ModelID: testModel, BaseURL: "http://127.0.0.1:1", HTTPClient: c})
+		})
 }
 
 // checkFastEvent decodes data with the fast path and, when it accepts it,
@@ -174,45 +128,14 @@ var fastEventSeeds = []string{
 }
 
 func TestFastEvent(t *testing.T) {
-	for _, s := range fastEventSeeds {
-		checkFastEvent(t, []byte(s))
-	}
 	// Every event of the testdata streams without a message, usage or error
 	// goes through the fast path.
-	files, _ := filepath.Glob(filepath.Join("testdata", "stream_*.txt"))
-	n := 0
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(strings.ReplaceAll(string(b), "\r", ""), "\n") {
-			data, ok := strings.CutPrefix(line, "data: ")
-			if !ok || !json.Valid([]byte(data)) {
-				continue
-			}
-			var e streamEvent
-			_ = json.Unmarshal([]byte(data), &e)
-			if e.Message != nil || e.Usage != nil || httpep.HasValue(e.Error) {
-				continue
-			}
-			if !checkFastEvent(t, []byte(data)) {
-				t.Errorf("%s: fast path declined %s", name, data)
-			}
-			n++
-		}
-	}
-	if n < 50 {
-		t.Errorf("fast path checked on %d testdata events, want at least 50", n)
-	}
+	replay.CheckFastPath(t, fastEventSeeds, "stream_*.txt", 50, func(data []byte) bool {
+		var e streamEvent
+		_ = json.Unmarshal(data, &e)
+		return e.Message != nil || e.Usage != nil || httpep.HasValue(e.Error)
+	}, checkFastEvent)
 }
 
 // FuzzFastEvent compares the fast event decoder with encoding/json.
-func FuzzFastEvent(f *testing.F) {
-	for _, s := range fastEventSeeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		checkFastEvent(t, data)
-	})
-}
+func FuzzFastEvent(f *testing.F) { replay.FuzzFastPath(f, fastEventSeeds, checkFastEvent) }

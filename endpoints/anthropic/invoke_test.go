@@ -26,16 +26,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"reflect"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 const (
@@ -80,281 +77,157 @@ func testPayload(tb testing.TB) llmeter.Payload {
 	return p
 }
 
-// expect is the InvocationResponse a case must produce.
-type expect struct {
-	text            *string // nil: no text
-	id              string  // "": a generated UUID
-	in, out, cached *int
-	chunks          int  // visible text chunks
-	ttft            bool // time to first token set (default: chunks > 0)
-	ttftBeforeText  bool // TTFT strictly before the first text chunk (reasoning counted)
-	ttlt            bool // time to last token set
-	errSub          []string
-	class           string
-}
-
 var ip = llmeter.Ptr[int]
 
 func sp(s string) *string { return &s }
-
-var uuidHex = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 func TestInvoke(t *testing.T) {
 	tests := []struct {
 		name      string
 		stream    bool
 		reasoning bool // Config.ReasoningCountsForTTFT
-		serve     replay
+		serve     replay.Reply
 		timeout   time.Duration // context deadline, default 10s
-		want      expect
+		want      replay.Expect
 	}{
 		// Streaming.
-		{name: "stream basic", stream: true, serve: replay{file: "stream_basic.txt"},
-			want: expect{text: sp("Hello!"), id: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", in: ip(25), out: ip(15),
-				chunks: 2, ttlt: true}},
-		{name: "stream CRLF line endings", stream: true, serve: replay{file: "stream_crlf.txt"},
-			want: expect{text: sp("Hello!"), id: "msg_01CrlfLineEndings0000000", in: ip(25), out: ip(15), chunks: 2, ttlt: true}},
-		{name: "stream thinking, visible tokens only", stream: true, serve: replay{file: "stream_thinking.txt", slowEvent: 7},
-			want: expect{text: sp("The greatest common divisor of 1071 and 462 is **21**."), id: "msg_01ThinkingStreamExample000",
-				in: ip(52), out: ip(87), cached: ip(0), chunks: 1, ttlt: true}},
+		{name: "stream basic", stream: true, serve: replay.Reply{File: "stream_basic.txt"},
+			want: replay.Expect{Text: sp("Hello!"), ID: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", In: ip(25), Out: ip(15),
+				Chunks: 2, TTLT: replay.Last}},
+		{name: "stream CRLF line endings", stream: true, serve: replay.Reply{File: "stream_crlf.txt"},
+			want: replay.Expect{Text: sp("Hello!"), ID: "msg_01CrlfLineEndings0000000", In: ip(25), Out: ip(15), Chunks: 2, TTLT: replay.Last}},
+		{name: "stream thinking, visible tokens only", stream: true, serve: replay.Reply{File: "stream_thinking.txt", SlowEvent: 7},
+			want: replay.Expect{Text: sp("The greatest common divisor of 1071 and 462 is **21**."), ID: "msg_01ThinkingStreamExample000",
+				In: ip(52), Out: ip(87), Cached: ip(0), Chunks: 1, TTLT: replay.Last}},
 		{name: "stream thinking counts for TTFT", stream: true, reasoning: true,
-			serve: replay{file: "stream_thinking.txt", slowEvent: 7},
-			want: expect{text: sp("The greatest common divisor of 1071 and 462 is **21**."), id: "msg_01ThinkingStreamExample000",
-				in: ip(52), out: ip(87), cached: ip(0), chunks: 1, ttft: true, ttftBeforeText: true, ttlt: true}},
-		{name: "stream thinking only, visible tokens only", stream: true, serve: replay{file: "stream_thinking_only.txt"},
-			want: expect{id: "msg_01ThinkingOnlyMaxTokens00", in: ip(40), out: ip(16), cached: ip(0), ttlt: true}},
-		{name: "stream thinking only counts for TTFT", stream: true, reasoning: true, serve: replay{file: "stream_thinking_only.txt"},
-			want: expect{id: "msg_01ThinkingOnlyMaxTokens00", in: ip(40), out: ip(16), cached: ip(0), ttft: true, ttlt: true}},
-		{name: "stream cache read and cumulative usage", stream: true, serve: replay{file: "stream_cache.txt"},
-			want: expect{text: sp("Café \"crème\"\nline two 😀"), id: "msg_01CacheReadCumulativeUsage", in: ip(14), out: ip(9),
-				cached: ip(1792), chunks: 2, ttlt: true}},
-		{name: "stream zero tokens", stream: true, serve: replay{file: "stream_zero.txt"},
-			want: expect{id: "msg_01ZeroTokensEmptyAnswer000", in: ip(0), out: ip(0), cached: ip(0), ttlt: true}},
-		{name: "stream tool use", stream: true, serve: replay{file: "stream_tool_use.txt"},
-			want: expect{text: sp("Okay, let's check the weather for San Francisco, CA:"), id: "msg_014p7gG3wDgGV9EUtLvnow3U",
-				in: ip(472), out: ip(89), chunks: 2, ttlt: true}},
-		{name: "stream without event names", stream: true, serve: replay{file: "stream_no_event_names.txt"},
-			want: expect{text: sp("Data only"), id: "msg_01GatewayDataOnlyEvents000", in: ip(7), out: ip(2), chunks: 2, ttlt: true}},
-		{name: "stream unknown events ignored", stream: true, serve: replay{file: "stream_unknown_events.txt"},
-			want: expect{text: sp("Still here"), id: "msg_01UnknownEventsIgnored0000", in: ip(4), out: ip(2), chunks: 2, ttlt: true}},
-		{name: "stream slow first token", stream: true, serve: replay{file: "stream_basic.txt", slowEvent: 3},
-			want: expect{text: sp("Hello!"), id: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", in: ip(25), out: ip(15),
-				chunks: 2, ttlt: true}},
+			serve: replay.Reply{File: "stream_thinking.txt", SlowEvent: 7},
+			want: replay.Expect{Text: sp("The greatest common divisor of 1071 and 462 is **21**."), ID: "msg_01ThinkingStreamExample000",
+				In: ip(52), Out: ip(87), Cached: ip(0), Chunks: 1, TTFT: replay.Early, TTLT: replay.Last}},
+		{name: "stream thinking only, visible tokens only", stream: true, serve: replay.Reply{File: "stream_thinking_only.txt"},
+			want: replay.Expect{ID: "msg_01ThinkingOnlyMaxTokens00", In: ip(40), Out: ip(16), Cached: ip(0), TTLT: replay.Last}},
+		{name: "stream thinking only counts for TTFT", stream: true, reasoning: true, serve: replay.Reply{File: "stream_thinking_only.txt"},
+			want: replay.Expect{ID: "msg_01ThinkingOnlyMaxTokens00", In: ip(40), Out: ip(16), Cached: ip(0), TTFT: replay.Early, TTLT: replay.Last}},
+		{name: "stream cache read and cumulative usage", stream: true, serve: replay.Reply{File: "stream_cache.txt"},
+			want: replay.Expect{Text: sp("Café \"crème\"\nline two 😀"), ID: "msg_01CacheReadCumulativeUsage", In: ip(14), Out: ip(9),
+				Cached: ip(1792), Chunks: 2, TTLT: replay.Last}},
+		{name: "stream zero tokens", stream: true, serve: replay.Reply{File: "stream_zero.txt"},
+			want: replay.Expect{ID: "msg_01ZeroTokensEmptyAnswer000", In: ip(0), Out: ip(0), Cached: ip(0), TTLT: replay.Last}},
+		{name: "stream tool use", stream: true, serve: replay.Reply{File: "stream_tool_use.txt"},
+			want: replay.Expect{Text: sp("Okay, let's check the weather for San Francisco, CA:"), ID: "msg_014p7gG3wDgGV9EUtLvnow3U",
+				In: ip(472), Out: ip(89), Chunks: 2, TTLT: replay.Last}},
+		{name: "stream without event names", stream: true, serve: replay.Reply{File: "stream_no_event_names.txt"},
+			want: replay.Expect{Text: sp("Data only"), ID: "msg_01GatewayDataOnlyEvents000", In: ip(7), Out: ip(2), Chunks: 2, TTLT: replay.Last}},
+		{name: "stream unknown events ignored", stream: true, serve: replay.Reply{File: "stream_unknown_events.txt"},
+			want: replay.Expect{Text: sp("Still here"), ID: "msg_01UnknownEventsIgnored0000", In: ip(4), Out: ip(2), Chunks: 2, TTLT: replay.Last}},
+		{name: "stream slow first token", stream: true, serve: replay.Reply{File: "stream_basic.txt", SlowEvent: 3},
+			want: replay.Expect{Text: sp("Hello!"), ID: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", In: ip(25), Out: ip(15),
+				Chunks: 2, TTLT: replay.Last}},
 
 		// Streaming failures.
-		{name: "stream error event mid-stream", stream: true, serve: replay{file: "stream_error_midstream.txt"},
-			want: expect{text: sp("Hello world"), id: "msg_01ErrorMidStream0000000000", in: ip(31), out: ip(1), cached: ip(0),
-				chunks: 2, ttlt: true, errSub: []string{"overloaded_error: Overloaded"}, class: llmeter.ErrorClassAPI}},
-		{name: "stream HTTP 429", stream: true, serve: replay{file: "error_429.json", status: 429},
-			want: expect{errSub: []string{"HTTP 429: This request would exceed the rate limit"}, class: llmeter.ErrorClassHTTP429}},
-		{name: "stream HTTP 529 overloaded", stream: true, serve: replay{file: "error_529.json", status: 529},
-			want: expect{errSub: []string{"HTTP 529: Overloaded"}, class: llmeter.ErrorClassHTTP5xx}},
-		{name: "stream HTTP 500", stream: true, serve: replay{file: "error_500.json", status: 500},
-			want: expect{errSub: []string{"HTTP 500: Internal server error"}, class: llmeter.ErrorClassHTTP5xx}},
-		{name: "stream HTTP 400", stream: true, serve: replay{file: "error_400.json", status: 400},
-			want: expect{errSub: []string{"HTTP 400: max_tokens: Field required"}, class: llmeter.ErrorClassHTTP4xx}},
-		{name: "stream HTTP 401", stream: true, serve: replay{file: "error_401.json", status: 401},
-			want: expect{errSub: []string{"HTTP 401: invalid x-api-key"}, class: llmeter.ErrorClassHTTP4xx}},
-		{name: "stream HTTP 404", stream: true, serve: replay{file: "error_404.json", status: 404},
-			want: expect{errSub: []string{"HTTP 404: model: claude-nonexistent-1"}, class: llmeter.ErrorClassHTTP4xx}},
-		{name: "stream HTTP 502 HTML", stream: true, serve: replay{file: "error_502.html", status: 502},
-			want: expect{errSub: []string{"HTTP 502: <html> <head><title>502 Bad Gateway</title></head>"},
-				class: llmeter.ErrorClassHTTP5xx}},
-		{name: "stream connection dropped", stream: true, serve: replay{file: "stream_dropped.txt", drop: true},
-			want: expect{text: sp("Once upon a"), id: "msg_01DroppedConnection0000000", in: ip(18), out: ip(1), chunks: 3, ttlt: true,
-				errSub: []string{"anthropic: ", "unexpected EOF"}, class: llmeter.ErrorClassConnection}},
-		{name: "stream without message_stop", stream: true, serve: replay{file: "stream_no_stop.txt"},
-			want: expect{text: sp("Almost done"), id: "msg_01NoMessageStop00000000000", in: ip(9), out: ip(3), chunks: 1, ttlt: true,
-				errSub: []string{"anthropic: " + llmeter.ErrIncompleteStream.Error()}, class: llmeter.ErrorClassProtocol}},
-		{name: "stream malformed event", stream: true, serve: replay{file: "stream_malformed.txt"},
-			want: expect{text: sp("Good"), id: "msg_01MalformedEvent0000000000", in: ip(5), out: ip(1), chunks: 1, ttlt: true,
-				errSub: []string{"malformed event"}, class: llmeter.ErrorClassProtocol}},
-		{name: "stream answered with JSON", stream: true, serve: replay{file: "message_basic.json"},
-			want: expect{text: sp("Hi! My name is Claude."), id: "msg_013Zva2CMHLNnXjNJJKqJ2EF", in: ip(2095), out: ip(503),
-				errSub: []string{"did not stream"}, class: llmeter.ErrorClassProtocol}},
-		{name: "stream error body in 200 JSON", stream: true, serve: replay{file: "error_200.json"},
-			want: expect{errSub: []string{"api_error: Internal server error"}, class: llmeter.ErrorClassAPI}},
-		{name: "stream timeout before headers", stream: true, serve: replay{file: "stream_basic.txt", hang: true},
+		{name: "stream error event mid-stream", stream: true, serve: replay.Reply{File: "stream_error_midstream.txt"},
+			want: replay.Expect{Text: sp("Hello world"), ID: "msg_01ErrorMidStream0000000000", In: ip(31), Out: ip(1), Cached: ip(0),
+				Chunks: 2, TTLT: replay.Last, ErrSub: []string{"overloaded_error: Overloaded"}, Class: llmeter.ErrorClassAPI}},
+		{name: "stream HTTP 429", stream: true, serve: replay.Reply{File: "error_429.json", Status: 429},
+			want: replay.Expect{ErrSub: []string{"HTTP 429: This request would exceed the rate limit"}, Class: llmeter.ErrorClassHTTP429}},
+		{name: "stream HTTP 529 overloaded", stream: true, serve: replay.Reply{File: "error_529.json", Status: 529},
+			want: replay.Expect{ErrSub: []string{"HTTP 529: Overloaded"}, Class: llmeter.ErrorClassHTTP5xx}},
+		{name: "stream HTTP 500", stream: true, serve: replay.Reply{File: "error_500.json", Status: 500},
+			want: replay.Expect{ErrSub: []string{"HTTP 500: Internal server error"}, Class: llmeter.ErrorClassHTTP5xx}},
+		{name: "stream HTTP 400", stream: true, serve: replay.Reply{File: "error_400.json", Status: 400},
+			want: replay.Expect{ErrSub: []string{"HTTP 400: max_tokens: Field required"}, Class: llmeter.ErrorClassHTTP4xx}},
+		{name: "stream HTTP 401", stream: true, serve: replay.Reply{File: "error_401.json", Status: 401},
+			want: replay.Expect{ErrSub: []string{"HTTP 401: invalid x-api-key"}, Class: llmeter.ErrorClassHTTP4xx}},
+		{name: "stream HTTP 404", stream: true, serve: replay.Reply{File: "error_404.json", Status: 404},
+			want: replay.Expect{ErrSub: []string{"HTTP 404: model: claude-nonexistent-1"}, Class: llmeter.ErrorClassHTTP4xx}},
+		{name: "stream HTTP 502 HTML", stream: true, serve: replay.Reply{File: "error_502.html", Status: 502},
+			want: replay.Expect{ErrSub: []string{"HTTP 502: <html> <head><title>502 Bad Gateway</title></head>"},
+				Class: llmeter.ErrorClassHTTP5xx}},
+		{name: "stream connection dropped", stream: true, serve: replay.Reply{File: "stream_dropped.txt", Drop: true},
+			want: replay.Expect{Text: sp("Once upon a"), ID: "msg_01DroppedConnection0000000", In: ip(18), Out: ip(1), Chunks: 3, TTLT: replay.Last,
+				ErrSub: []string{"anthropic: ", "unexpected EOF"}, Class: llmeter.ErrorClassConnection}},
+		{name: "stream without message_stop", stream: true, serve: replay.Reply{File: "stream_no_stop.txt"},
+			want: replay.Expect{Text: sp("Almost done"), ID: "msg_01NoMessageStop00000000000", In: ip(9), Out: ip(3), Chunks: 1, TTLT: replay.Last,
+				ErrSub: []string{"anthropic: " + llmeter.ErrIncompleteStream.Error()}, Class: llmeter.ErrorClassProtocol}},
+		{name: "stream malformed event", stream: true, serve: replay.Reply{File: "stream_malformed.txt"},
+			want: replay.Expect{Text: sp("Good"), ID: "msg_01MalformedEvent0000000000", In: ip(5), Out: ip(1), Chunks: 1, TTLT: replay.Last,
+				ErrSub: []string{"malformed event"}, Class: llmeter.ErrorClassProtocol}},
+		{name: "stream answered with JSON", stream: true, serve: replay.Reply{File: "message_basic.json"},
+			want: replay.Expect{Text: sp("Hi! My name is Claude."), ID: "msg_013Zva2CMHLNnXjNJJKqJ2EF", In: ip(2095), Out: ip(503),
+				ErrSub: []string{"did not stream"}, Class: llmeter.ErrorClassProtocol}},
+		{name: "stream error body in 200 JSON", stream: true, serve: replay.Reply{File: "error_200.json"},
+			want: replay.Expect{ErrSub: []string{"api_error: Internal server error"}, Class: llmeter.ErrorClassAPI}},
+		{name: "stream timeout before headers", stream: true, serve: replay.Reply{File: "stream_basic.txt", Hang: true},
 			timeout: 100 * time.Millisecond,
-			want:    expect{errSub: []string{"deadline exceeded"}, class: llmeter.ErrorClassTimeout}},
-		{name: "stream timeout mid-stream", stream: true, serve: replay{file: "stream_basic.txt", hang: true, hangAfter: 4},
+			want:    replay.Expect{ErrSub: []string{"deadline exceeded"}, Class: llmeter.ErrorClassTimeout}},
+		{name: "stream timeout mid-stream", stream: true, serve: replay.Reply{File: "stream_basic.txt", Hang: true, HangAfter: 4},
 			timeout: time.Second,
-			want: expect{text: sp("Hello"), id: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", in: ip(25), out: ip(1), chunks: 1, ttlt: true,
-				class: llmeter.ErrorClassTimeout, errSub: []string{"anthropic: "}}},
+			want: replay.Expect{Text: sp("Hello"), ID: "msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY", In: ip(25), Out: ip(1), Chunks: 1, TTLT: replay.Last,
+				Class: llmeter.ErrorClassTimeout, ErrSub: []string{"anthropic: "}}},
 
 		// Non-streaming.
-		{name: "non-stream basic", serve: replay{file: "message_basic.json"},
-			want: expect{text: sp("Hi! My name is Claude."), id: "msg_013Zva2CMHLNnXjNJJKqJ2EF", in: ip(2095), out: ip(503), ttlt: true}},
-		{name: "non-stream thinking blocks skipped, cache read", serve: replay{file: "message_thinking.json"},
-			want: expect{text: sp("Yes, there are infinitely many prime numbers such that n mod 4 = 3."),
-				id: "msg_01ThinkingNonStream00000", in: ip(20), out: ip(312), cached: ip(1024), ttlt: true}},
-		{name: "non-stream no text, zero tokens", serve: replay{file: "message_no_text.json"},
-			want: expect{id: "msg_01OnlyThinkingMaxTokens000", in: ip(0), out: ip(0), cached: ip(0), ttlt: true}},
-		{name: "non-stream error body in 200", serve: replay{file: "error_200.json"},
-			want: expect{ttlt: true, errSub: []string{"api_error: Internal server error"}, class: llmeter.ErrorClassAPI}},
-		{name: "non-stream HTTP 429", serve: replay{file: "error_429.json", status: 429},
-			want: expect{errSub: []string{"HTTP 429: This request would exceed"}, class: llmeter.ErrorClassHTTP429}},
-		{name: "non-stream HTTP 529 overloaded", serve: replay{file: "error_529.json", status: 529},
-			want: expect{errSub: []string{"HTTP 529: Overloaded"}, class: llmeter.ErrorClassHTTP5xx}},
-		{name: "non-stream HTTP 500", serve: replay{file: "error_500.json", status: 500},
-			want: expect{errSub: []string{"HTTP 500: Internal server error"}, class: llmeter.ErrorClassHTTP5xx}},
-		{name: "non-stream malformed JSON", serve: replay{file: "stream_basic.txt", contentType: "application/json"},
-			want: expect{ttlt: true, errSub: []string{"malformed response"}, class: llmeter.ErrorClassProtocol}},
-		{name: "non-stream timeout", serve: replay{file: "message_basic.json", hang: true},
+		{name: "non-stream basic", serve: replay.Reply{File: "message_basic.json"},
+			want: replay.Expect{Text: sp("Hi! My name is Claude."), ID: "msg_013Zva2CMHLNnXjNJJKqJ2EF", In: ip(2095), Out: ip(503), TTLT: replay.Last}},
+		{name: "non-stream thinking blocks skipped, cache read", serve: replay.Reply{File: "message_thinking.json"},
+			want: replay.Expect{Text: sp("Yes, there are infinitely many prime numbers such that n mod 4 = 3."),
+				ID: "msg_01ThinkingNonStream00000", In: ip(20), Out: ip(312), Cached: ip(1024), TTLT: replay.Last}},
+		{name: "non-stream no text, zero tokens", serve: replay.Reply{File: "message_no_text.json"},
+			want: replay.Expect{ID: "msg_01OnlyThinkingMaxTokens000", In: ip(0), Out: ip(0), Cached: ip(0), TTLT: replay.Last}},
+		{name: "non-stream error body in 200", serve: replay.Reply{File: "error_200.json"},
+			want: replay.Expect{TTLT: replay.Last, ErrSub: []string{"api_error: Internal server error"}, Class: llmeter.ErrorClassAPI}},
+		{name: "non-stream HTTP 429", serve: replay.Reply{File: "error_429.json", Status: 429},
+			want: replay.Expect{ErrSub: []string{"HTTP 429: This request would exceed"}, Class: llmeter.ErrorClassHTTP429}},
+		{name: "non-stream HTTP 529 overloaded", serve: replay.Reply{File: "error_529.json", Status: 529},
+			want: replay.Expect{ErrSub: []string{"HTTP 529: Overloaded"}, Class: llmeter.ErrorClassHTTP5xx}},
+		{name: "non-stream HTTP 500", serve: replay.Reply{File: "error_500.json", Status: 500},
+			want: replay.Expect{ErrSub: []string{"HTTP 500: Internal server error"}, Class: llmeter.ErrorClassHTTP5xx}},
+		{name: "non-stream malformed JSON", serve: replay.Reply{File: "stream_basic.txt", ContentType: "application/json"},
+			want: replay.Expect{TTLT: replay.Last, ErrSub: []string{"malformed response"}, Class: llmeter.ErrorClassProtocol}},
+		{name: "non-stream timeout", serve: replay.Reply{File: "message_basic.json", Hang: true},
 			timeout: 100 * time.Millisecond,
-			want:    expect{errSub: []string{"deadline exceeded"}, class: llmeter.ErrorClassTimeout}},
+			want:    replay.Expect{ErrSub: []string{"deadline exceeded"}, Class: llmeter.ErrorClassTimeout}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newTestServer(t, func(*http.Request) replay { return tc.serve })
-			cfg := testConfig(srv.URL, tc.stream, NewHTTPClient(1))
-			cfg.ReasoningCountsForTTFT = tc.reasoning
-			ep, err := NewMessagesEndpoint(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
 			payload := testPayload(t)
-			snapshot := llmeter.CopyPayload(payload)
-			timeout := tc.timeout
-			if timeout == 0 {
-				timeout = 10 * time.Second
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
-			defer cancel()
-
-			got := llmeter.Invoke(ctx, ep, payload)
-
-			checkResponse(t, got, tc.stream, tc.want)
-			if !reflect.DeepEqual(payload, snapshot) {
-				t.Errorf("caller's payload modified: got %v, want %v", payload, snapshot)
-			}
-			checkInputPayload(t, got.InputPayload, snapshot, tc.stream)
-			if got.InputPrompt != testPrompt {
-				t.Errorf("InputPrompt: got %#v, want %q", got.InputPrompt, testPrompt)
-			}
-			reqs := srv.requests()
-			if len(reqs) != 1 {
-				t.Fatalf("server got %d requests, want 1", len(reqs))
-			}
-			checkRequest(t, reqs[0], snapshot, tc.stream)
+			replay.Call{
+				Reply:   tc.serve,
+				Timeout: tc.timeout,
+				Endpoint: func(url string) (llmeter.Endpoint, error) {
+					cfg := testConfig(url, tc.stream, NewHTTPClient(1))
+					cfg.ReasoningCountsForTTFT = tc.reasoning
+					return NewMessagesEndpoint(cfg)
+				},
+				Payload: payload,
+				Want:    tc.want,
+				Secrets: []string{testKey},
+				Prompt:  testPrompt,
+				Sent:    sentPayload(payload, tc.stream),
+				Method:  http.MethodPost,
+				Path:    "/v1/messages",
+				Header:  wantHeader(tc.stream),
+			}.Run(t)
 		})
 	}
 }
 
-// checkResponse compares the whole InvocationResponse with want.
-func checkResponse(t *testing.T, got *llmeter.InvocationResponse, stream bool, want expect) {
-	t.Helper()
-	switch {
-	case want.text == nil && got.ResponseText != nil:
-		t.Errorf("ResponseText: got %q, want nil", *got.ResponseText)
-	case want.text != nil && got.ResponseText == nil:
-		t.Errorf("ResponseText: got nil, want %q", *want.text)
-	case want.text != nil && *got.ResponseText != *want.text:
-		t.Errorf("ResponseText: got %q, want %q", *got.ResponseText, *want.text)
-	}
-	if want.id == "" {
-		if !uuidHex.MatchString(got.ID) {
-			t.Errorf("ID: got %q, want a generated 32-hex id", got.ID)
-		}
-	} else if got.ID != want.id {
-		t.Errorf("ID: got %q, want %q", got.ID, want.id)
-	}
-	for _, c := range []struct {
-		name      string
-		got, want *int
-	}{{"NumTokensInput", got.NumTokensInput, want.in}, {"NumTokensOutput", got.NumTokensOutput, want.out},
-		{"NumTokensInputCached", got.NumTokensInputCached, want.cached},
-		{"NumTokensOutputReasoning", got.NumTokensOutputReasoning, nil}} {
-		if fmtPtr(c.got) != fmtPtr(c.want) {
-			t.Errorf("%s: got %s, want %s", c.name, fmtPtr(c.got), fmtPtr(c.want))
-		}
-	}
-	if want.in != nil && got.TokensInputSource != "usage" {
-		t.Errorf("TokensInputSource: got %q, want usage", got.TokensInputSource)
-	}
-	if got.Retries != nil {
-		t.Errorf("Retries: got %d, want nil", *got.Retries)
-	}
-
-	wantTTFT := want.ttft || want.chunks > 0
-	if gotSet := got.TimeToFirstToken != nil; gotSet != wantTTFT {
-		t.Errorf("TimeToFirstToken set: got %v, want %v", gotSet, wantTTFT)
-	}
-	if len(got.ChunkOffsets) != want.chunks {
-		t.Errorf("visible chunks: got %d, want %d", len(got.ChunkOffsets), want.chunks)
-	}
-	if gotSet := got.TimeToLastToken != nil; gotSet != want.ttlt {
-		t.Errorf("TimeToLastToken set: got %v, want %v", gotSet, want.ttlt)
-	}
-	if got.TimeToFirstToken != nil && got.TimeToLastToken != nil && *got.TimeToFirstToken > *got.TimeToLastToken {
-		t.Errorf("TTFT %v > TTLT %v", *got.TimeToFirstToken, *got.TimeToLastToken)
-	}
-	if n := len(got.ChunkOffsets); n > 0 && got.TimeToFirstToken != nil && got.TimeToLastToken != nil {
-		first := got.ChunkOffsets[0].Seconds()
-		switch {
-		case want.ttftBeforeText && !(*got.TimeToFirstToken < first):
-			t.Errorf("TTFT: got %v, want it before the first text chunk's time %v (thinking counts)", *got.TimeToFirstToken, first)
-		case !want.ttftBeforeText && *got.TimeToFirstToken != first:
-			t.Errorf("TTFT: got %v, want the first text chunk's time %v", *got.TimeToFirstToken, first)
-		}
-		if ttlt := got.ChunkOffsets[n-1].Seconds(); stream && *got.TimeToLastToken != ttlt {
-			t.Errorf("TTLT: got %v, want the last text chunk's time %v", *got.TimeToLastToken, ttlt)
-		}
-	}
-
-	if len(want.errSub) == 0 {
-		if got.Error != "" || got.ErrorClass != "" {
-			t.Errorf("Error: got %q (class %q), want none", got.Error, got.ErrorClass)
-		}
-	} else {
-		for _, sub := range want.errSub {
-			if !strings.Contains(got.Error, sub) {
-				t.Errorf("Error: got %q, want it to contain %q", got.Error, sub)
-			}
-		}
-		if got.ErrorClass != want.class {
-			t.Errorf("ErrorClass: got %q, want %q (error %q)", got.ErrorClass, want.class, got.Error)
-		}
-	}
-	if strings.Contains(got.Error, testKey) {
-		t.Errorf("Error %q contains the API key", got.Error)
-	}
-	if got.RequestTime == nil {
-		t.Errorf("RequestTime: got nil, want set")
-	}
-}
-
-func fmtPtr(v *int) string {
-	if v == nil {
-		return "nil"
-	}
-	return fmt.Sprint(*v)
-}
-
-// checkInputPayload checks the recorded payload: the user's keys plus the
-// injected ones.
-func checkInputPayload(t *testing.T, got, user llmeter.Payload, stream bool) {
-	t.Helper()
-	want := llmeter.CopyPayload(user)
+// sentPayload is what the endpoint sends for the user's payload p: p with
+// "model" and "stream" set.
+func sentPayload(p llmeter.Payload, stream bool) llmeter.Payload {
+	want := llmeter.CopyPayload(p)
 	want["model"] = testModel
 	want["stream"] = stream
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("InputPayload: got %v, want %v", got, want)
-	}
+	return want
 }
 
-// checkRequest checks what the server received.
-func checkRequest(t *testing.T, r received, user llmeter.Payload, stream bool) {
-	t.Helper()
-	if r.method != http.MethodPost || r.path != "/v1/messages" {
-		t.Errorf("request: got %s %s, want POST /v1/messages", r.method, r.path)
-	}
+// wantHeader are the headers every request of testConfig carries (and does
+// not: "" stands for absent).
+func wantHeader(stream bool) map[string]string {
 	accept := "application/json"
 	if stream {
 		accept = "text/event-stream"
 	}
-	for name, want := range map[string]string{
+	return map[string]string{
 		"X-Api-Key":         testKey,
 		"Anthropic-Version": DefaultVersion,
 		"Content-Type":      "application/json",
@@ -362,52 +235,14 @@ func checkRequest(t *testing.T, r received, user llmeter.Payload, stream bool) {
 		"X-Test-Header":     "test-value",
 		"Authorization":     "",
 		"Anthropic-Beta":    "",
-	} {
-		if got := r.header.Get(name); got != want {
-			t.Errorf("header %s: got %q, want %q", name, got, want)
-		}
 	}
-	if got := r.header.Get("Accept-Encoding"); got != "" {
-		t.Errorf("header Accept-Encoding: got %q, want none (compression disabled)", got)
-	}
-	body, err := llmeter.DecodeJSON(r.body)
-	if err != nil {
-		t.Fatalf("request body %q: %v", r.body, err)
-	}
-	m, ok := body.(map[string]any)
-	if !ok {
-		t.Fatalf("request body: got %T, want an object", body)
-	}
-	for k, v := range user {
-		if got, want := encode(t, m[k]), encode(t, v); got != want {
-			t.Errorf("body[%q]: got %s, want %s", k, got, want)
-		}
-	}
-	if m["model"] != testModel {
-		t.Errorf("body model: got %v, want %q", m["model"], testModel)
-	}
-	if m["stream"] != stream {
-		t.Errorf("body stream: got %v, want %v", m["stream"], stream)
-	}
-	if want := len(user) + 2; len(m) != want {
-		t.Errorf("body: got %d keys (%v), want %d", len(m), m, want)
-	}
-}
-
-func encode(t *testing.T, v any) string {
-	t.Helper()
-	b, err := llmeter.AppendRequestJSON(nil, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // TestRequestHeaders checks the credentials and version headers of each
 // configuration: API key, auth token (gateways), both, beta features,
 // a version override, and user headers overriding the defaults.
 func TestRequestHeaders(t *testing.T) {
-	srv := newTestServer(t, func(*http.Request) replay { return replay{file: "message_basic.json"} })
+	srv := replay.NewServer(t, func(*http.Request) replay.Reply { return replay.Reply{File: "message_basic.json"} })
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -446,14 +281,14 @@ func TestRequestHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n := len(srv.requests())
+			n := len(srv.Requests())
 			got := llmeter.Invoke(context.Background(), ep, testPayload(t))
 			if got.Error != "" {
 				t.Fatalf("Error: got %q, want none", got.Error)
 			}
-			r := srv.requests()[n]
+			r := srv.Requests()[n]
 			for name, want := range tc.want {
-				if got := r.header.Get(name); got != want {
+				if got := r.Header.Get(name); got != want {
 					t.Errorf("header %s: got %q, want %q", name, got, want)
 				}
 			}
@@ -464,7 +299,7 @@ func TestRequestHeaders(t *testing.T) {
 // TestEnvBaseURL checks $ANTHROPIC_BASE_URL, a gateway path prefix with a
 // trailing slash, and a query string.
 func TestEnvBaseURL(t *testing.T) {
-	srv := newTestServer(t, func(*http.Request) replay { return replay{file: "message_basic.json"} })
+	srv := replay.NewServer(t, func(*http.Request) replay.Reply { return replay.Reply{File: "message_basic.json"} })
 	tests := []struct {
 		name, env, base, wantPath, wantURL string
 	}{
@@ -486,12 +321,12 @@ func TestEnvBaseURL(t *testing.T) {
 			if got := ep.URL(); got != wantURL {
 				t.Errorf("URL: got %q, want %q", got, wantURL)
 			}
-			n := len(srv.requests())
+			n := len(srv.Requests())
 			if got := llmeter.Invoke(context.Background(), ep, testPayload(t)); got.Error != "" {
 				t.Fatalf("Error: got %q, want none", got.Error)
 			}
-			if r := srv.requests()[n]; r.path != tc.wantPath {
-				t.Errorf("path: got %q, want %q", r.path, tc.wantPath)
+			if r := srv.Requests()[n]; r.Path != tc.wantPath {
+				t.Errorf("path: got %q, want %q", r.Path, tc.wantPath)
 			}
 		})
 	}
@@ -510,7 +345,7 @@ func TestEnvBaseURL(t *testing.T) {
 // TestJSONNumbersUnchanged sends numbers that float64 would round and checks
 // that they reach the server digit for digit.
 func TestJSONNumbersUnchanged(t *testing.T) {
-	srv := newTestServer(t, func(*http.Request) replay { return replay{file: "stream_basic.txt"} })
+	srv := replay.NewServer(t, func(*http.Request) replay.Reply { return replay.Reply{File: "stream_basic.txt"} })
 	ep := newTestEndpoint(t, srv.URL, true, nil)
 	payload, err := CreatePayload(testPrompt, 16, map[string]any{"type": "enabled", "budget_tokens": json.Number("10000")},
 		map[string]any{"temperature": json.Number("0.70"), "top_k": json.Number("12345678901234567890")})
@@ -520,7 +355,7 @@ func TestJSONNumbersUnchanged(t *testing.T) {
 	if got := llmeter.Invoke(context.Background(), ep, payload); got.Error != "" {
 		t.Fatalf("Error: got %q, want none", got.Error)
 	}
-	body := srv.requests()[0].body
+	body := srv.Requests()[0].Body
 	for _, lit := range []string{`"temperature": 0.70`, `"top_k": 12345678901234567890`, `"budget_tokens": 10000`,
 		`"max_tokens": 16`, `"stream": true`} {
 		if !bytes.Contains(body, []byte(lit)) {
@@ -529,123 +364,65 @@ func TestJSONNumbersUnchanged(t *testing.T) {
 	}
 }
 
+// fileStep is a call of replay.CheckReuse or CheckConcurrent: a Messages
+// endpoint on baseURL with client whose requests name the reply's file.
+func fileStep(t *testing.T, baseURL string, client *http.Client, file string, stream bool) replay.Step {
+	t.Helper()
+	ep, err := NewMessagesEndpoint(Config{ModelID: testModel, BaseURL: baseURL, Stream: stream, HTTPClient: client,
+		Headers: map[string]string{replay.FileHeader: file}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return replay.Step{Endpoint: ep, Payload: testPayload(t), File: file, Fails: strings.HasPrefix(file, "error_")}
+}
+
 // TestConnectionReuse checks that successful, failed-status, failed-stream
 // and non-streaming responses all leave the connection reusable where they
 // can.
 func TestConnectionReuse(t *testing.T) {
-	srv := newTestServer(t, func(r *http.Request) replay {
-		rp := replay{file: r.Header.Get("X-Replay")}
-		if strings.HasPrefix(rp.file, "error_") {
-			rp.status = 529
-		}
-		return rp
-	})
+	srv := replay.NewServer(t, replay.ByHeader(replay.ErrorStatus(529)))
 	client := NewHTTPClient(1)
-	steps := []struct {
-		file   string
-		stream bool
-	}{
-		{"stream_basic.txt", true}, {"stream_thinking.txt", true}, {"message_basic.json", false},
-		{"error_529.json", true}, {"error_529.json", false}, {"stream_tool_use.txt", true},
-		{"message_thinking.json", false}, {"stream_basic.txt", true},
-	}
-	for i, s := range steps {
-		ep, err := NewMessagesEndpoint(Config{ModelID: testModel, BaseURL: srv.URL, Stream: s.stream,
-			HTTPClient: client, Headers: map[string]string{"X-Replay": s.file}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := llmeter.Invoke(context.Background(), ep, testPayload(t))
-		if wantErr := strings.HasPrefix(s.file, "error_"); (got.Error != "") != wantErr {
-			t.Errorf("step %d (%s): Error %q, want error %v", i, s.file, got.Error, wantErr)
-		}
-	}
-	if n := srv.newConns.Load(); n != 1 {
-		t.Errorf("connections: got %d, want 1 (all requests on one reused connection)", n)
-	}
+	step := func(file string, stream bool) replay.Step { return fileStep(t, srv.URL, client, file, stream) }
+	replay.CheckReuse(t, srv, []replay.Step{
+		step("stream_basic.txt", true), step("stream_thinking.txt", true), step("message_basic.json", false),
+		step("error_529.json", true), step("error_529.json", false), step("stream_tool_use.txt", true),
+		step("message_thinking.json", false), step("stream_basic.txt", true),
+	})
 }
 
 // TestCanceled checks that a canceled context is reported as canceled, with
 // the text received so far.
 func TestCanceled(t *testing.T) {
-	srv := newTestServer(t, func(*http.Request) replay {
-		return replay{file: "stream_basic.txt", hang: true, hangAfter: 4}
+	srv := replay.NewServer(t, func(*http.Request) replay.Reply {
+		return replay.Reply{File: "stream_basic.txt", Hang: true, HangAfter: 4}
 	})
-	ep := newTestEndpoint(t, srv.URL, true, nil)
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(200*time.Millisecond, cancel)
-	got := llmeter.Invoke(ctx, ep, testPayload(t))
-	if got.ErrorClass != llmeter.ErrorClassCanceled {
-		t.Errorf("ErrorClass: got %q (error %q), want %q", got.ErrorClass, got.Error, llmeter.ErrorClassCanceled)
-	}
-	if got.Text() != "Hello" {
-		t.Errorf("ResponseText: got %q, want %q", got.Text(), "Hello")
-	}
+	replay.CheckCanceled(t, newTestEndpoint(t, srv.URL, true, nil), testPayload(t), "Hello")
 }
 
 // TestConnectionRefused checks the class and prefix of a dial failure.
 func TestConnectionRefused(t *testing.T) {
-	srv := newTestServer(t, func(*http.Request) replay { return replay{file: "stream_basic.txt"} })
-	url := srv.URL
-	srv.Close()
-	ep := newTestEndpoint(t, url, true, nil)
-	got := llmeter.Invoke(context.Background(), ep, testPayload(t))
-	if got.ErrorClass != llmeter.ErrorClassConnection {
-		t.Errorf("ErrorClass: got %q (error %q), want %q", got.ErrorClass, got.Error, llmeter.ErrorClassConnection)
-	}
-	if !strings.HasPrefix(got.Error, "anthropic: ") {
-		t.Errorf("Error: got %q, want the prefix %q", got.Error, "anthropic: ")
-	}
+	replay.CheckRefused(t, func(url string) llmeter.Endpoint { return newTestEndpoint(t, url, true, nil) }, testPayload(t),
+		"anthropic: ")
 }
 
 // TestHTTP2 runs streaming and non-streaming calls, concurrently, over TLS
 // with HTTP/2.
 func TestHTTP2(t *testing.T) {
-	srv := startTestServer(t, func(r *http.Request) replay {
-		rp := replay{file: r.Header.Get("X-Replay")}
-		if strings.HasPrefix(rp.file, "error_") {
-			rp.status = 429
-		}
-		return rp
-	}, true)
+	srv := replay.Start(t, replay.ByHeader(replay.ErrorStatus(429)), replay.Options{TLS: true})
 	client := NewHTTPClient(8)
-	client.Transport.(*http.Transport).TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
-	cases := []struct {
-		file   string
-		stream bool
-		want   string
-		class  string
-	}{
-		{"stream_basic.txt", true, "Hello!", ""},
-		{"stream_thinking.txt", true, "The greatest common divisor of 1071 and 462 is **21**.", ""},
-		{"stream_error_midstream.txt", true, "Hello world", llmeter.ErrorClassAPI},
-		{"stream_no_stop.txt", true, "Almost done", llmeter.ErrorClassProtocol},
-		{"message_basic.json", false, "Hi! My name is Claude.", ""},
-		{"error_429.json", false, "", llmeter.ErrorClassHTTP429},
+	srv.Trust(client)
+	step := func(file string, stream bool, text, class string) replay.Step {
+		s := fileStep(t, srv.URL, client, file, stream)
+		s.Text, s.Class = text, class
+		return s
 	}
-	var wg sync.WaitGroup
-	for g := range 8 {
-		wg.Go(func() {
-			for i := range 12 {
-				c := cases[(g+i)%len(cases)]
-				ep, err := NewMessagesEndpoint(Config{ModelID: testModel, BaseURL: srv.URL, Stream: c.stream,
-					HTTPClient: client, Headers: map[string]string{"X-Replay": c.file}})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				got := llmeter.Invoke(context.Background(), ep, testPayload(t))
-				if got.Text() != c.want || got.ErrorClass != c.class {
-					t.Errorf("%s: got text %q, class %q (error %q); want %q, %q", c.file, got.Text(), got.ErrorClass,
-						got.Error, c.want, c.class)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, r := range srv.requests() {
-		if r.proto != 2 {
-			t.Fatalf("request protocol: got HTTP/%d, want HTTP/2", r.proto)
-		}
-	}
+	replay.CheckConcurrent(t, []replay.Step{
+		step("stream_basic.txt", true, "Hello!", ""),
+		step("stream_thinking.txt", true, "The greatest common divisor of 1071 and 462 is **21**.", ""),
+		step("stream_error_midstream.txt", true, "Hello world", llmeter.ErrorClassAPI),
+		step("stream_no_stop.txt", true, "Almost done", llmeter.ErrorClassProtocol),
+		step("message_basic.json", false, "Hi! My name is Claude.", ""),
+		step("error_429.json", false, "", llmeter.ErrorClassHTTP429),
+	}, 8, 12)
+	srv.CheckHTTP2(t)
 }

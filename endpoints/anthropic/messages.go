@@ -36,8 +36,10 @@ const (
 )
 
 func init() {
-	llmeter.RegisterEndpointType(TypeMessages, loadMessages(false))
-	llmeter.RegisterEndpointType(TypeMessagesStream, loadMessages(true))
+	httpep.RegisterPair(TypeMessages, TypeMessagesStream, ConfigFromMap, func(cfg Config, stream bool) (llmeter.Endpoint, error) {
+		cfg.Stream = stream
+		return NewMessagesEndpoint(cfg)
+	})
 }
 
 // Config configures a Messages endpoint. Only ModelID is required.
@@ -110,12 +112,7 @@ func NewMessagesEndpoint(cfg Config) (*MessagesEndpoint, error) {
 	if cfg.Provider == "" {
 		cfg.Provider = DefaultProvider
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = os.Getenv(EnvBaseURL)
-	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
+	cfg.BaseURL = httpep.EnvOr(cfg.BaseURL, EnvBaseURL, DefaultBaseURL)
 	if cfg.APIKey == "" && cfg.AuthToken == "" {
 		cfg.APIKey = os.Getenv(EnvAPIKey)
 		cfg.AuthToken = os.Getenv(EnvAuthToken)
@@ -239,34 +236,17 @@ func (e *MessagesEndpoint) EndpointConfig() map[string]any {
 // NewMessagesEndpoint.
 func ConfigFromMap(m map[string]any) (Config, error) {
 	var cfg Config
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{{"model_id", &cfg.ModelID}, {"endpoint_name", &cfg.EndpointName}, {"provider", &cfg.Provider},
-		{"base_url", &cfg.BaseURL}, {"version", &cfg.Version}} {
-		v, ok := m[f.key]
-		if !ok || v == nil {
-			continue
-		}
-		s, ok := v.(string)
-		if !ok {
-			return cfg, fmt.Errorf("anthropic: %s: want a string, got %T", f.key, v)
-		}
-		*f.dst = s
+	keys := append(httpep.ConnectionKeys(&cfg.ModelID, &cfg.EndpointName, &cfg.Provider, &cfg.BaseURL),
+		httpep.StringKey{Key: "version", Dst: &cfg.Version})
+	err := httpep.ReadStrings("anthropic", m, keys...)
+	if err != nil {
+		return cfg, err
 	}
-	switch t, _ := m["endpoint_type"].(string); t {
-	case TypeMessagesStream:
-		cfg.Stream = true
-	case TypeMessages, "":
-	default:
-		return cfg, fmt.Errorf("anthropic: endpoint_type %q is not an Anthropic Messages endpoint", t)
+	if cfg.Stream, err = httpep.ReadStream("anthropic", m, TypeMessages, TypeMessagesStream, "an Anthropic Messages endpoint"); err != nil {
+		return cfg, err
 	}
-	if v, ok := m["ttft_visible_tokens_only"]; ok && v != nil {
-		b, ok := v.(bool)
-		if !ok {
-			return cfg, fmt.Errorf("anthropic: ttft_visible_tokens_only: want a boolean, got %T", v)
-		}
-		cfg.ReasoningCountsForTTFT = !b
+	if err := httpep.ReadReasoningTTFT("anthropic", m, &cfg.ReasoningCountsForTTFT); err != nil {
+		return cfg, err
 	}
 	switch v := m["beta"].(type) {
 	case nil:
@@ -283,32 +263,7 @@ func ConfigFromMap(m map[string]any) (Config, error) {
 	default:
 		return cfg, fmt.Errorf("anthropic: beta: want a list of strings, got %T", v)
 	}
-	if v, ok := m["headers"]; ok && v != nil {
-		hm, ok := v.(map[string]any)
-		if !ok {
-			return cfg, fmt.Errorf("anthropic: headers: want an object, got %T", v)
-		}
-		cfg.Headers = make(map[string]string, len(hm))
-		for k, hv := range hm {
-			s, ok := hv.(string)
-			if !ok {
-				return cfg, fmt.Errorf("anthropic: headers[%q]: want a string, got %T", k, hv)
-			}
-			cfg.Headers[k] = s
-		}
-	}
-	return cfg, nil
-}
-
-func loadMessages(stream bool) llmeter.EndpointFactory {
-	return func(m map[string]any) (llmeter.Endpoint, error) {
-		cfg, err := ConfigFromMap(m)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Stream = stream
-		return NewMessagesEndpoint(cfg)
-	}
+	return cfg, httpep.ReadHeaders("anthropic", m, &cfg.Headers)
 }
 
 // PreparePayload implements llmeter.Endpoint. It returns a shallow copy of p
@@ -334,7 +289,7 @@ func (e *MessagesEndpoint) ParsePayload(p llmeter.Payload) (any, error) {
 // PromptText is ParsePayload as a function.
 func PromptText(p llmeter.Payload) string {
 	var texts []string
-	eachMap(p["messages"], func(msg map[string]any) {
+	httpep.EachMap(p["messages"], func(msg map[string]any) {
 		switch c := msg["content"].(type) {
 		case string:
 			texts = append(texts, c)
@@ -362,23 +317,6 @@ func PromptText(p llmeter.Payload) string {
 		}
 	})
 	return strings.Join(texts, "\n")
-}
-
-// eachMap calls f for every object of a JSON array ([]any or
-// []map[string]any).
-func eachMap(v any, f func(map[string]any)) {
-	switch x := v.(type) {
-	case []any:
-		for _, e := range x {
-			if m, ok := e.(map[string]any); ok {
-				f(m)
-			}
-		}
-	case []map[string]any:
-		for _, m := range x {
-			f(m)
-		}
-	}
 }
 
 // CreatePayload builds a Messages payload (LLMeter's create_payload):

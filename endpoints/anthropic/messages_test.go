@@ -3,10 +3,10 @@ package anthropic
 import (
 	"maps"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 func TestCreatePayload(t *testing.T) {
@@ -35,18 +35,7 @@ func TestCreatePayload(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := CreatePayload("hi", tc.maxTokens, tc.thinking, tc.extra)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("payload: got %#v, want %#v", got, tc.want)
-			}
+			replay.CheckResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
 }
@@ -84,13 +73,7 @@ func TestParsePayload(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ep.ParsePayload(tc.payload)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Errorf("prompt: got %#v, want %q", got, tc.want)
-			}
+			replay.CheckPrompt(t, ep, tc.payload, tc.want)
 		})
 	}
 }
@@ -118,17 +101,7 @@ func TestPreparePayload(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := llmeter.CopyPayload(tc.payload)
-			got, err := ep.PreparePayload(tc.payload)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("prepared: got %v, want %v", got, tc.want)
-			}
-			if !reflect.DeepEqual(tc.payload, before) {
-				t.Errorf("input modified: got %v, want %v", tc.payload, before)
-			}
+			replay.CheckPrepare(t, ep, tc.payload, tc.want)
 		})
 	}
 }
@@ -159,12 +132,7 @@ func TestNewMessagesEndpointErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewMessagesEndpoint(tc.cfg)
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
-			}
-			if strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("error %q leaks a secret", err)
-			}
+			replay.CheckError(t, err, tc.wantErr, "hunter2")
 		})
 	}
 }
@@ -228,27 +196,7 @@ func TestEndpointRoundTrip(t *testing.T) {
 			if got := ep.EndpointConfig(); !reflect.DeepEqual(got, tc.wantConfig) {
 				t.Errorf("EndpointConfig: got %#v, want %#v", got, tc.wantConfig)
 			}
-			m := llmeter.EndpointToMap(ep)
-			saved, err := llmeter.MarshalJSONValue(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, secret := range []string{testKey, testToken, secretHeader, "pw-secret"} {
-				if strings.Contains(string(saved), secret) {
-					t.Errorf("saved config %s contains the secret %q", saved, secret)
-				}
-			}
-			v, err := llmeter.DecodeJSON(saved)
-			if err != nil {
-				t.Fatal(err)
-			}
-			loaded, err := llmeter.LoadEndpoint(v.(map[string]any))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := loaded.Info(), ep.Info(); got != want {
-				t.Errorf("Info: got %+v, want %+v", got, want)
-			}
+			loaded, m := replay.RoundTrip(t, ep, testKey, testToken, secretHeader, "pw-secret")
 			le := loaded.(*MessagesEndpoint)
 			wantLoaded := maps.Clone(tc.wantConfig)
 			delete(wantLoaded, "header_names") // header values are not saved
@@ -302,18 +250,7 @@ func TestConfigFromMap(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ConfigFromMap(tc.m)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("config: got %+v, want %+v", got, tc.want)
-			}
+			replay.CheckResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
 }

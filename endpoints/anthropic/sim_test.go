@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/replay"
 	"github.com/llmeter-go/llmeter/sim"
 )
 
@@ -80,10 +81,10 @@ func TestAgainstSimulator(t *testing.T) {
 			if !strings.HasPrefix(got.ID, "msg_") {
 				t.Errorf("ID: got %q, want msg_…", got.ID)
 			}
-			if fmtPtr(got.NumTokensInput) != "5" || fmtPtr(got.NumTokensOutput) != fmtPtr(&tc.wantOut) ||
-				fmtPtr(got.NumTokensInputCached) != "0" {
-				t.Errorf("tokens: got input %s, output %s, cached %s; want 5, %d, 0", fmtPtr(got.NumTokensInput),
-					fmtPtr(got.NumTokensOutput), fmtPtr(got.NumTokensInputCached), tc.wantOut)
+			if replay.FmtPtr(got.NumTokensInput) != "5" || replay.FmtPtr(got.NumTokensOutput) != replay.FmtPtr(&tc.wantOut) ||
+				replay.FmtPtr(got.NumTokensInputCached) != "0" {
+				t.Errorf("tokens: got input %s, output %s, cached %s; want 5, %d, 0", replay.FmtPtr(got.NumTokensInput),
+					replay.FmtPtr(got.NumTokensOutput), replay.FmtPtr(got.NumTokensInputCached), tc.wantOut)
 			}
 			if !tc.stream {
 				if got.TimeToFirstToken != nil {

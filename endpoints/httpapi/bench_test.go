@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
-	"runtime"
 	"testing"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 // ollamaBody is an Ollama /api/generate stream of n tokens, shaped like the
@@ -41,7 +40,7 @@ func tgiBody(n int) []byte {
 // reports the cost per streamed chunk (the whole call, request included,
 // divided by the number of chunks).
 func benchStream(b *testing.B, cfg Config, contentType string, body []byte, chunks int) {
-	cfg.HTTPClient = &http.Client{Transport: &memTransport{status: http.StatusOK, contentType: contentType, body: body}}
+	cfg.HTTPClient = replay.MemClient(contentType, body)
 	ep, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -51,21 +50,11 @@ func benchStream(b *testing.B, cfg Config, contentType string, body []byte, chun
 	check := func(got *llmeter.InvocationResponse) {
 		if got.Error != "" || got.NumTokensOutput == nil || *got.NumTokensOutput != chunks || len(got.ChunkOffsets) != chunks {
 			b.Fatalf("got error %q, %d chunks, output tokens %v; want none, %d, %d", got.Error, len(got.ChunkOffsets),
-				fmtPtr(got.NumTokensOutput), chunks, chunks)
+				replay.FmtPtr(got.NumTokensOutput), chunks, chunks)
 		}
 	}
 	check(llmeter.Invoke(ctx, ep, payload)) // warm the pools
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	n := 0
-	b.ReportAllocs()
-	for b.Loop() {
-		check(llmeter.Invoke(ctx, ep, payload))
-		n++
-	}
-	runtime.ReadMemStats(&after)
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n*chunks), "ns/chunk")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(n*chunks), "allocs/chunk")
+	replay.PerChunk(b, chunks, func() { check(llmeter.Invoke(ctx, ep, payload)) })
 }
 
 func presetConfig(b *testing.B, name string) Config {

@@ -250,24 +250,25 @@ const (
 	keyDonePath         = "done_path"
 	keyInputTextPath    = "input_text_path"
 	keyHeaderNames      = "header_names"
-	keyHeaders          = "headers"
 )
 
 // stringFields maps the string keys of a saved configuration to their
 // Config fields.
-func (c *Config) stringFields() []struct {
-	key string
-	dst *string
-} {
-	return []struct {
-		key string
-		dst *string
-	}{
-		{"model_id", &c.ModelID}, {"endpoint_name", &c.EndpointName}, {"provider", &c.Provider},
-		{keyURL, &c.URL}, {keyMethod, &c.Method}, {keyModelField, &c.ModelField},
-		{keyTextPath, &c.TextPath}, {keyInputTokensPath, &c.InputTokensPath},
-		{keyOutputTokensPath, &c.OutputTokensPath}, {keyIDPath, &c.IDPath}, {keyErrorPath, &c.ErrorPath},
-		{keyDonePath, &c.DonePath}, {keyInputTextPath, &c.InputTextPath},
+func (c *Config) stringFields() []httpep.StringKey {
+	return []httpep.StringKey{
+		{Key: "model_id", Dst: &c.ModelID},
+		{Key: "endpoint_name", Dst: &c.EndpointName},
+		{Key: "provider", Dst: &c.Provider},
+		{Key: keyURL, Dst: &c.URL},
+		{Key: keyMethod, Dst: &c.Method},
+		{Key: keyModelField, Dst: &c.ModelField},
+		{Key: keyTextPath, Dst: &c.TextPath},
+		{Key: keyInputTokensPath, Dst: &c.InputTokensPath},
+		{Key: keyOutputTokensPath, Dst: &c.OutputTokensPath},
+		{Key: keyIDPath, Dst: &c.IDPath},
+		{Key: keyErrorPath, Dst: &c.ErrorPath},
+		{Key: keyDonePath, Dst: &c.DonePath},
+		{Key: keyInputTextPath, Dst: &c.InputTextPath},
 	}
 }
 
@@ -282,14 +283,14 @@ func (e *Endpoint) EndpointConfig() map[string]any {
 	m := map[string]any{}
 	c := e.cfg
 	for _, f := range c.stringFields() {
-		switch f.key {
+		switch f.Key {
 		case "model_id", "endpoint_name", "provider":
 			continue // saved by llmeter.EndpointToMap
 		case keyURL:
 			m[keyURL] = httpep.RedactURL(c.URL)
 		default:
-			if *f.dst != "" {
-				m[f.key] = *f.dst
+			if *f.Dst != "" {
+				m[f.Key] = *f.Dst
 			}
 		}
 	}
@@ -312,26 +313,14 @@ func (e *Endpoint) EndpointConfig() map[string]any {
 // ignored. Callers may set Headers before calling New.
 func ConfigFromMap(m map[string]any) (Config, error) {
 	var cfg Config
-	for _, f := range cfg.stringFields() {
-		v, ok := m[f.key]
-		if !ok || v == nil {
-			continue
-		}
-		s, ok := v.(string)
-		if !ok {
-			return cfg, fmt.Errorf("httpapi: %s: want a string, got %T", f.key, v)
-		}
-		*f.dst = s
+	if err := httpep.ReadStrings("httpapi", m, cfg.stringFields()...); err != nil {
+		return cfg, err
 	}
 	if t, _ := m["endpoint_type"].(string); t != "" && t != Type {
 		return cfg, fmt.Errorf("httpapi: endpoint_type %q is not %s", t, Type)
 	}
-	if v, ok := m[keyStream]; ok && v != nil {
-		s, ok := v.(string)
-		if !ok {
-			return cfg, fmt.Errorf("httpapi: %s: want a string, got %T", keyStream, v)
-		}
-		cfg.Stream = StreamMode(s)
+	if err := httpep.ReadStrings("httpapi", m, httpep.StringKey{Key: keyStream, Dst: (*string)(&cfg.Stream)}); err != nil {
+		return cfg, err
 	}
 	if v, ok := m[keyInject]; ok && v != nil {
 		im, ok := v.(map[string]any)
@@ -340,21 +329,7 @@ func ConfigFromMap(m map[string]any) (Config, error) {
 		}
 		cfg.Inject = llmeter.DeepCopy(im).(map[string]any)
 	}
-	if v, ok := m[keyHeaders]; ok && v != nil {
-		hm, ok := v.(map[string]any)
-		if !ok {
-			return cfg, fmt.Errorf("httpapi: %s: want an object, got %T", keyHeaders, v)
-		}
-		cfg.Headers = make(map[string]string, len(hm))
-		for k, hv := range hm {
-			s, ok := hv.(string)
-			if !ok {
-				return cfg, fmt.Errorf("httpapi: %s[%q]: want a string, got %T", keyHeaders, k, hv)
-			}
-			cfg.Headers[k] = s
-		}
-	}
-	return cfg, nil
+	return cfg, httpep.ReadHeaders("httpapi", m, &cfg.Headers)
 }
 
 // PreparePayload implements llmeter.Endpoint. It returns a copy of p with

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 func TestNewErrors(t *testing.T) {
@@ -38,12 +39,7 @@ func TestNewErrors(t *testing.T) {
 			cfg := ok
 			tc.edit(&cfg)
 			_, err := New(cfg)
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
-			}
-			if strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("error %q leaks a password", err)
-			}
+			replay.CheckError(t, err, tc.wantErr, "hunter2")
 		})
 	}
 }
@@ -98,17 +94,7 @@ func TestPreparePayload(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := llmeter.CopyPayload(tc.payload)
-			got, err := ep.PreparePayload(tc.payload)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("prepared: got %v, want %v", got, tc.want)
-			}
-			if !reflect.DeepEqual(tc.payload, before) {
-				t.Errorf("input modified: got %v, want %v", tc.payload, before)
-			}
+			got := replay.CheckPrepare(t, ep, tc.payload, tc.want)
 			// The injected values are copies: changing them does not
 			// change the endpoint.
 			if m, ok := got["parameters"].(map[string]any); ok {
@@ -214,27 +200,7 @@ func TestEndpointRoundTrip(t *testing.T) {
 			if got := ep.EndpointConfig(); !reflect.DeepEqual(got, tc.wantConfig) {
 				t.Errorf("EndpointConfig: got %#v, want %#v", got, tc.wantConfig)
 			}
-			m := llmeter.EndpointToMap(ep)
-			saved, err := llmeter.MarshalJSONValue(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, secret := range []string{secretHeader, "pw-secret"} {
-				if strings.Contains(string(saved), secret) {
-					t.Errorf("saved config %s contains the secret %q", saved, secret)
-				}
-			}
-			v, err := llmeter.DecodeJSON(saved)
-			if err != nil {
-				t.Fatal(err)
-			}
-			loaded, err := llmeter.LoadEndpoint(v.(map[string]any))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := loaded.Info(), ep.Info(); got != want {
-				t.Errorf("Info: got %+v, want %+v", got, want)
-			}
+			loaded, m := replay.RoundTrip(t, ep, secretHeader, "pw-secret")
 			le := loaded.(*Endpoint)
 			if le.Stream() != ep.Stream() {
 				t.Errorf("Stream: got %q, want %q", le.Stream(), ep.Stream())
@@ -284,18 +250,7 @@ func TestConfigFromMap(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ConfigFromMap(tc.m)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("config: got %+v, want %+v", got, tc.want)
-			}
+			replay.CheckResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
 }

@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
-	"unicode"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/llmeter-go/llmeter/internal/jsonscan"
 )
 
 // The fast path reads stream events without decoding them into Go values.
@@ -124,7 +123,7 @@ func (f *fastEvent) decode(fp *fastPaths, data []byte, wantID bool) bool {
 	if r := raw[pathText]; r != nil {
 		switch r[0] {
 		case '"':
-			f.text = unquote(r[1:len(r)-1], &f.buf)
+			f.text = jsonscan.Unquote(r[1:len(r)-1], &f.buf)
 		case '[':
 			return false // a list of strings is joined
 		}
@@ -139,7 +138,7 @@ func (f *fastEvent) decode(fp *fastPaths, data []byte, wantID bool) bool {
 	if r := raw[pathID]; r != nil {
 		switch {
 		case r[0] == '"':
-			f.id = unquote(r[1:len(r)-1], &f.idBuf)
+			f.id = jsonscan.Unquote(r[1:len(r)-1], &f.idBuf)
 		case r[0] == '-' || '0' <= r[0] && r[0] <= '9':
 			return false
 		}
@@ -157,24 +156,9 @@ func count(raw []byte) (n int, found, ok bool) {
 	if raw == nil || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
 		return 0, false, true
 	}
-	neg := raw[0] == '-'
-	digits := raw
-	if neg {
-		digits = raw[1:]
-	}
-	if len(digits) > 15 {
-		return 0, false, false
-	}
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return 0, false, false // fraction or exponent
-		}
-		n = n*10 + int(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true, true
+	s := jsonscan.New(raw)
+	n, ok = s.SmallInt() // declines fractions and exponents
+	return n, ok, ok
 }
 
 // lookup sets raw[i] to the raw value at path i in obj (valid JSON, an
@@ -182,30 +166,19 @@ func count(raw []byte) (n int, found, ok bool) {
 // object, or the value is null. The top-level object is scanned once for
 // all paths.
 func (f *fastEvent) lookup(obj []byte, fp *fastPaths, wantID bool, raw *[numPaths][]byte) {
-	s := scanner{data: obj, pos: 1}
-	if !s.consume('}') {
-		for {
-			s.space()
-			start := s.pos
-			s.skipString()
-			key := obj[start+1 : s.pos-1]
-			if bytes.IndexByte(key, '\\') >= 0 {
-				key = unquote(key, &f.keyBuf)
-			}
-			s.consume(':')
-			s.space()
-			vs := s.pos
-			s.skip()
-			for i, chain := range fp.chains {
-				if chain != nil && string(key) == chain[0] {
-					raw[i] = obj[vs:s.pos] // the last of duplicate keys wins
-				}
-			}
-			if !s.consume(',') {
-				break
+	s := jsonscan.New(obj)
+	s.Object(func(key []byte) bool {
+		if bytes.IndexByte(key, '\\') >= 0 {
+			key = jsonscan.Unquote(key, &f.keyBuf)
+		}
+		v := s.Raw()
+		for i, chain := range fp.chains {
+			if chain != nil && string(key) == chain[0] {
+				raw[i] = v // the last of duplicate keys wins
 			}
 		}
-	}
+		return true
+	})
 	if !wantID {
 		raw[pathID] = nil
 	}
@@ -228,27 +201,16 @@ func (f *fastEvent) lookup(obj []byte, fp *fastPaths, wantID bool, raw *[numPath
 // field returns the raw value of the last key named name in the object obj,
 // or nil.
 func (f *fastEvent) field(obj []byte, name string) []byte {
-	s := scanner{data: obj, pos: 1}
-	if s.consume('}') {
-		return nil
-	}
 	var found []byte
-	for {
-		s.space()
-		start := s.pos
-		s.skipString()
-		key := obj[start+1 : s.pos-1]
-		s.consume(':')
-		s.space()
-		vs := s.pos
-		s.skip()
-		if string(key) == name || bytes.IndexByte(key, '\\') >= 0 && string(unquote(key, &f.keyBuf)) == name {
-			found = obj[vs:s.pos]
+	s := jsonscan.New(obj)
+	s.Object(func(key []byte) bool {
+		v := s.Raw()
+		if string(key) == name || bytes.IndexByte(key, '\\') >= 0 && string(jsonscan.Unquote(key, &f.keyBuf)) == name {
+			found = v
 		}
-		if !s.consume(',') {
-			return found
-		}
-	}
+		return true
+	})
+	return found
 }
 
 // jmesTruthy tells whether a raw JSON value (not null) is true by JMESPath's
@@ -262,9 +224,7 @@ func jmesTruthy(raw []byte) int {
 			return -1
 		}
 	case '{', '[':
-		s := scanner{data: raw, pos: 1}
-		s.space()
-		if s.pos < len(raw) && (raw[s.pos] == '}' || raw[s.pos] == ']') {
+		if rest := bytes.TrimLeft(raw[1:], " \t\r\n"); len(rest) > 0 && (rest[0] == '}' || rest[0] == ']') {
 			return -1
 		}
 	}
@@ -331,171 +291,4 @@ func numberFits(data []byte, i int) (int, bool) {
 		}
 	}
 	return i, intDigits+exp <= 307
-}
-
-// scanner walks JSON that json.Valid accepted.
-type scanner struct {
-	data []byte
-	pos  int
-}
-
-func (s *scanner) space() {
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
-}
-
-// consume skips white space and the byte c if it comes next.
-func (s *scanner) consume(c byte) bool {
-	s.space()
-	if s.pos < len(s.data) && s.data[s.pos] == c {
-		s.pos++
-		return true
-	}
-	return false
-}
-
-// skipString moves past the string starting at pos.
-func (s *scanner) skipString() {
-	for i := s.pos + 1; i < len(s.data); i++ {
-		switch s.data[i] {
-		case '\\':
-			i++
-		case '"':
-			s.pos = i + 1
-			return
-		}
-	}
-	s.pos = len(s.data)
-}
-
-// skip moves past the value starting at pos.
-func (s *scanner) skip() {
-	depth := 0
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case '"':
-			s.skipString()
-			if depth == 0 {
-				return
-			}
-			continue
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return
-			}
-			depth--
-			if depth == 0 {
-				s.pos++
-				return
-			}
-		case ',', ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return
-			}
-		}
-		s.pos++
-	}
-}
-
-// unquote decodes the body of a JSON string (known to be valid) as
-// encoding/json does, invalid UTF-8 and lone surrogates becoming U+FFFD.
-// Without escapes or invalid UTF-8 the result aliases s; otherwise it is
-// built in *buf.
-func unquote(s []byte, buf *[]byte) []byte {
-	r := 0
-	for r < len(s) {
-		c := s[r]
-		if c == '\\' {
-			break
-		}
-		if c < utf8.RuneSelf {
-			r++
-			continue
-		}
-		rr, size := utf8.DecodeRune(s[r:])
-		if rr == utf8.RuneError && size == 1 {
-			break
-		}
-		r += size
-	}
-	if r == len(s) {
-		return s
-	}
-	b := append((*buf)[:0], s[:r]...)
-	for r < len(s) {
-		c := s[r]
-		switch {
-		case c == '\\':
-			r++
-			switch s[r] {
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				rr := getu4(s[r+1:])
-				r += 5
-				if utf16.IsSurrogate(rr) {
-					if r+1 < len(s) && s[r] == '\\' && s[r+1] == 'u' {
-						if dec := utf16.DecodeRune(rr, getu4(s[r+2:])); dec != unicode.ReplacementChar {
-							r += 6
-							b = utf8.AppendRune(b, dec)
-							continue
-						}
-					}
-					rr = unicode.ReplacementChar
-				}
-				b = utf8.AppendRune(b, rr)
-				continue
-			default: // '"', '\\', '/'
-				b = append(b, s[r])
-			}
-			r++
-		case c < utf8.RuneSelf:
-			b = append(b, c)
-			r++
-		default:
-			rr, size := utf8.DecodeRune(s[r:])
-			r += size
-			b = utf8.AppendRune(b, rr)
-		}
-	}
-	*buf = b
-	return b
-}
-
-// getu4 decodes the 4 hex digits at the start of s (valid JSON), or -1.
-func getu4(s []byte) rune {
-	if len(s) < 4 {
-		return -1
-	}
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return -1
-		}
-		r = r*16 + rune(c)
-	}
-	return r
 }

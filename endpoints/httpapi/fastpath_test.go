@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 func TestFieldChain(t *testing.T) {
@@ -82,11 +84,11 @@ func checkFastEvent(t *testing.T, e *Endpoint, data []byte) (handled bool) {
 	if string(f.id) != want.id {
 		t.Errorf("%q: id: got %q, want %q", data, f.id, want.id)
 	}
-	if got := intOrNil(f.in, f.inOK); fmtPtr(got) != fmtPtr(want.in) {
-		t.Errorf("%q: input tokens: got %s, want %s", data, fmtPtr(got), fmtPtr(want.in))
+	if got := intOrNil(f.in, f.inOK); replay.FmtPtr(got) != replay.FmtPtr(want.in) {
+		t.Errorf("%q: input tokens: got %s, want %s", data, replay.FmtPtr(got), replay.FmtPtr(want.in))
 	}
-	if got := intOrNil(f.out, f.outOK); fmtPtr(got) != fmtPtr(want.out) {
-		t.Errorf("%q: output tokens: got %s, want %s", data, fmtPtr(got), fmtPtr(want.out))
+	if got := intOrNil(f.out, f.outOK); replay.FmtPtr(got) != replay.FmtPtr(want.out) {
+		t.Errorf("%q: output tokens: got %s, want %s", data, replay.FmtPtr(got), replay.FmtPtr(want.out))
 	}
 	if f.done != want.done {
 		t.Errorf("%q: done: got %v, want %v", data, f.done, want.done)
@@ -200,14 +202,9 @@ func events(tb testing.TB, name string) [][]byte {
 // FuzzFastEvent compares the fast event path with encoding/json and
 // JMESPath.
 func FuzzFastEvent(f *testing.F) {
-	for _, s := range fastEventSeeds {
-		f.Add([]byte(s))
-	}
 	e, err := New(fastTestConfig)
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		checkFastEvent(t, e, data)
-	})
+	replay.FuzzFastPath(f, fastEventSeeds, func(t *testing.T, data []byte) bool { return checkFastEvent(t, e, data) })
 }

@@ -3,13 +3,11 @@ package httpapi
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 // slowTwin returns cfg with every event path wrapped so that it is no
@@ -53,7 +51,7 @@ func streamConfigs(tb testing.TB, mode StreamMode) []Config {
 func invokeMem(t *testing.T, cfg Config, contentType string, body []byte) *llmeter.InvocationResponse {
 	t.Helper()
 	// Each call gets its own transport: the fuzzer runs in parallel.
-	cfg.HTTPClient = &http.Client{Transport: &memTransport{status: http.StatusOK, contentType: contentType, body: body}}
+	cfg.HTTPClient = replay.MemClient(contentType, body)
 	ep, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -64,56 +62,28 @@ func invokeMem(t *testing.T, cfg Config, contentType string, body []byte) *llmet
 // checkInvariants checks what every response must satisfy.
 func checkInvariants(t *testing.T, got *llmeter.InvocationResponse, stream bool) {
 	t.Helper()
-	if got.ErrorClass == llmeter.ErrorClassOther {
-		t.Fatalf("unexpected error class %q (a panic?): %s", got.ErrorClass, got.Error)
-	}
-	if got.Error == "" && got.TimeToLastToken == nil {
-		t.Errorf("TimeToLastToken: got nil on success, want set")
-	}
+	replay.CheckInvariants(t, got, "httpapi: ", stream)
 	if got.TimeToFirstToken != nil && got.TimeToLastToken != nil && *got.TimeToFirstToken > *got.TimeToLastToken {
 		t.Errorf("TTFT %v > TTLT %v", *got.TimeToFirstToken, *got.TimeToLastToken)
 	}
-	if got.ID == "" {
-		t.Errorf("ID: got empty")
-	}
-	if got.Error != "" && !strings.HasPrefix(got.Error, "httpapi: ") && !strings.HasPrefix(got.Error, "protocol error: ") &&
-		got.ErrorClass != llmeter.ErrorClassAPI {
-		t.Errorf("Error %q (class %q): want an httpapi: or protocol error: prefix", got.Error, got.ErrorClass)
-	}
-	if !stream {
-		if got.TimeToFirstToken != nil {
-			t.Errorf("TimeToFirstToken: got %v, want nil", *got.TimeToFirstToken)
-		}
-		return
-	}
-	hasText := got.ResponseText != nil
-	if hasText != (got.TimeToFirstToken != nil) || hasText != (len(got.ChunkOffsets) > 0) {
-		t.Errorf("text set %v, TTFT set %v, %d chunks: want all or none", hasText, got.TimeToFirstToken != nil,
-			len(got.ChunkOffsets))
-	}
-	if hasText && *got.ResponseText == "" {
-		t.Errorf("ResponseText: got empty, want nil or text")
+	if hasText := got.ResponseText != nil; stream && hasText != (got.TimeToFirstToken != nil) {
+		t.Errorf("text set %v, TTFT set %v: want both or none", hasText, got.TimeToFirstToken != nil)
 	}
 }
 
 // summary is what the fast and slow event paths must agree on.
 func summary(r *llmeter.InvocationResponse) string {
 	id := r.ID
-	if uuidHex.MatchString(id) {
+	if replay.UUIDHex.MatchString(id) {
 		id = "<generated>"
 	}
-	return fmt.Sprintf("text=%q in=%s out=%s id=%q chunks=%d error=%q class=%q", r.Text(), fmtPtr(r.NumTokensInput),
-		fmtPtr(r.NumTokensOutput), id, len(r.ChunkOffsets), r.Error, r.ErrorClass)
+	return fmt.Sprintf("text=%q in=%s out=%s id=%q chunks=%d error=%q class=%q", r.Text(), replay.FmtPtr(r.NumTokensInput),
+		replay.FmtPtr(r.NumTokensOutput), id, len(r.ChunkOffsets), r.Error, r.ErrorClass)
 }
 
 func addSeeds(f *testing.F, glob string, extra ...string) {
-	files, _ := filepath.Glob(filepath.Join("testdata", glob))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+	for _, file := range replay.Files(f, glob) {
+		f.Add(file.Data)
 	}
 	for _, s := range extra {
 		f.Add([]byte(s))

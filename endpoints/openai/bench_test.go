@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 // benchStream is a 16-token stream shaped like OpenAI's: a role chunk, 16
@@ -38,17 +37,7 @@ func checkBench(b *testing.B, got *llmeter.InvocationResponse) {
 // llmeter.Invoke against an in-process httptest server that flushes every
 // event. Allocations include the server's.
 func BenchmarkStreamInvoke(b *testing.B) {
-	evs := benchStream()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = r.Body.Read(make([]byte, 0))
-		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
-		rc := http.NewResponseController(w)
-		for _, ev := range evs {
-			_, _ = w.Write(ev)
-			_ = rc.Flush()
-		}
-	}))
-	defer srv.Close()
+	srv := replay.EventServer(b, benchStream())
 	ep := newTestEndpoint(b, srv.URL+"/v1", true, NewHTTPClient(1))
 	payload := testPayload(b)
 	ctx := context.Background()
@@ -65,8 +54,7 @@ func BenchmarkStreamParse(b *testing.B) {
 	for _, ev := range benchStream() {
 		body.Write(ev)
 	}
-	ep := newTestEndpoint(b, "http://127.0.0.1:1/v1", true, &http.Client{Transport: &memTransport{
-		status: http.StatusOK, contentType: "text/event-stream", body: []byte(body.String())}})
+	ep := newTestEndpoint(b, "http://127.0.0.1:1/v1", true, replay.MemClient("text/event-stream", []byte(body.String())))
 	payload := testPayload(b)
 	ctx := context.Background()
 	b.ReportAllocs()

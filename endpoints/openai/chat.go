@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/llmeter-go/llmeter"
@@ -33,8 +32,10 @@ const (
 )
 
 func init() {
-	llmeter.RegisterEndpointType(TypeChat, loadChat(false))
-	llmeter.RegisterEndpointType(TypeChatStream, loadChat(true))
+	httpep.RegisterPair(TypeChat, TypeChatStream, ChatConfigFromMap, func(cfg ChatConfig, stream bool) (llmeter.Endpoint, error) {
+		cfg.Stream = stream
+		return NewChatEndpoint(cfg)
+	})
 }
 
 // ChatConfig configures a Chat Completions endpoint. Only ModelID is
@@ -85,32 +86,13 @@ func NewChatEndpoint(cfg ChatConfig) (*ChatEndpoint, error) {
 	if cfg.Provider == "" {
 		cfg.Provider = DefaultProvider
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = os.Getenv(EnvBaseURL)
-	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
-	if cfg.APIKey == "" {
-		cfg.APIKey = os.Getenv(EnvAPIKey)
-	}
-	if strings.ContainsAny(cfg.APIKey, "\r\n") {
-		return nil, errors.New("openai: APIKey contains a line break")
-	}
-	def := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
-	if cfg.Stream {
-		def.Set("Accept", "text/event-stream")
-	}
-	if cfg.APIKey != "" {
-		def.Set("Authorization", "Bearer "+cfg.APIKey)
-	}
-	t, err := httpep.NewTarget(httpep.TargetConfig{
-		Name:    "openai",
-		BaseURL: cfg.BaseURL,
-		Path:    "chat/completions",
-		Default: def,
-		Headers: cfg.Headers,
-		Client:  cfg.HTTPClient,
+	t, err := newTarget(targetOptions{
+		path:    "chat/completions",
+		baseURL: cfg.BaseURL,
+		apiKey:  cfg.APIKey,
+		headers: cfg.Headers,
+		stream:  cfg.Stream,
+		client:  cfg.HTTPClient,
 	})
 	if err != nil {
 		return nil, err
@@ -163,54 +145,14 @@ func (e *ChatEndpoint) EndpointConfig() map[string]any {
 // before calling NewChatEndpoint.
 func ChatConfigFromMap(m map[string]any) (ChatConfig, error) {
 	var cfg ChatConfig
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{{"model_id", &cfg.ModelID}, {"endpoint_name", &cfg.EndpointName},
-		{"provider", &cfg.Provider}, {"base_url", &cfg.BaseURL}} {
-		v, ok := m[f.key]
-		if !ok || v == nil {
-			continue
-		}
-		s, ok := v.(string)
-		if !ok {
-			return cfg, fmt.Errorf("openai: %s: want a string, got %T", f.key, v)
-		}
-		*f.dst = s
+	err := httpep.ReadStrings("openai", m, httpep.ConnectionKeys(&cfg.ModelID, &cfg.EndpointName, &cfg.Provider, &cfg.BaseURL)...)
+	if err != nil {
+		return cfg, err
 	}
-	switch t, _ := m["endpoint_type"].(string); t {
-	case TypeChatStream:
-		cfg.Stream = true
-	case TypeChat, "":
-	default:
-		return cfg, fmt.Errorf("openai: endpoint_type %q is not a chat completions endpoint", t)
+	if cfg.Stream, err = httpep.ReadStream("openai", m, TypeChat, TypeChatStream, "a chat completions endpoint"); err != nil {
+		return cfg, err
 	}
-	if v, ok := m["headers"]; ok && v != nil {
-		hm, ok := v.(map[string]any)
-		if !ok {
-			return cfg, fmt.Errorf("openai: headers: want an object, got %T", v)
-		}
-		cfg.Headers = make(map[string]string, len(hm))
-		for k, hv := range hm {
-			s, ok := hv.(string)
-			if !ok {
-				return cfg, fmt.Errorf("openai: headers[%q]: want a string, got %T", k, hv)
-			}
-			cfg.Headers[k] = s
-		}
-	}
-	return cfg, nil
-}
-
-func loadChat(stream bool) llmeter.EndpointFactory {
-	return func(m map[string]any) (llmeter.Endpoint, error) {
-		cfg, err := ChatConfigFromMap(m)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Stream = stream
-		return NewChatEndpoint(cfg)
-	}
+	return cfg, httpep.ReadHeaders("openai", m, &cfg.Headers)
 }
 
 // PreparePayload implements llmeter.Endpoint. It returns a shallow copy of p
@@ -247,12 +189,12 @@ func (e *ChatEndpoint) ParsePayload(p llmeter.Payload) (any, error) {
 // PromptText is ParsePayload as a function.
 func PromptText(p llmeter.Payload) string {
 	var texts []string
-	eachMap(p["messages"], func(msg map[string]any) {
+	httpep.EachMap(p["messages"], func(msg map[string]any) {
 		switch c := msg["content"].(type) {
 		case string:
 			texts = append(texts, c)
 		default:
-			eachMap(c, func(part map[string]any) {
+			httpep.EachMap(c, func(part map[string]any) {
 				if t, ok := part["text"].(string); ok {
 					texts = append(texts, t)
 				}
@@ -260,23 +202,6 @@ func PromptText(p llmeter.Payload) string {
 		}
 	})
 	return strings.Join(texts, "\n")
-}
-
-// eachMap calls f for every object of a JSON array ([]any or
-// []map[string]any).
-func eachMap(v any, f func(map[string]any)) {
-	switch x := v.(type) {
-	case []any:
-		for _, e := range x {
-			if m, ok := e.(map[string]any); ok {
-				f(m)
-			}
-		}
-	case []map[string]any:
-		for _, m := range x {
-			f(m)
-		}
-	}
 }
 
 // CreatePayload builds a Chat Completions payload (LLMeter's create_payload,

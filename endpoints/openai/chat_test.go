@@ -3,11 +3,11 @@ package openai
 import (
 	"net/http"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 func TestCreatePayload(t *testing.T) {
@@ -36,18 +36,7 @@ func TestCreatePayload(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := CreatePayload(tc.messages, tc.maxTokens, tc.extra)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("payload: got %#v, want %#v", got, tc.want)
-			}
+			replay.CheckResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
 }
@@ -81,13 +70,7 @@ func TestParsePayload(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ep.ParsePayload(tc.payload)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want {
-				t.Errorf("prompt: got %#v, want %q", got, tc.want)
-			}
+			replay.CheckPrompt(t, ep, tc.payload, tc.want)
 		})
 	}
 }
@@ -127,17 +110,7 @@ func TestPreparePayload(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := llmeter.CopyPayload(tc.payload)
-			got, err := ep.PreparePayload(tc.payload)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("prepared: got %v, want %v", got, tc.want)
-			}
-			if !reflect.DeepEqual(tc.payload, before) {
-				t.Errorf("input modified: got %v, want %v", tc.payload, before)
-			}
+			replay.CheckPrepare(t, ep, tc.payload, tc.want)
 		})
 	}
 }
@@ -165,12 +138,7 @@ func TestNewChatEndpointErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewChatEndpoint(tc.cfg)
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
-			}
-			if strings.Contains(err.Error(), "hunter2") {
-				t.Errorf("error %q leaks a password", err)
-			}
+			replay.CheckError(t, err, tc.wantErr, "hunter2")
 		})
 	}
 }
@@ -224,27 +192,7 @@ func TestEndpointRoundTrip(t *testing.T) {
 			if got := ep.EndpointConfig(); !reflect.DeepEqual(got, tc.wantConfig) {
 				t.Errorf("EndpointConfig: got %#v, want %#v", got, tc.wantConfig)
 			}
-			m := llmeter.EndpointToMap(ep)
-			saved, err := llmeter.MarshalJSONValue(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, secret := range []string{testKey, secretHeader, "pw-secret"} {
-				if strings.Contains(string(saved), secret) {
-					t.Errorf("saved config %s contains the secret %q", saved, secret)
-				}
-			}
-			v, err := llmeter.DecodeJSON(saved)
-			if err != nil {
-				t.Fatal(err)
-			}
-			loaded, err := llmeter.LoadEndpoint(v.(map[string]any))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := loaded.Info(), ep.Info(); got != want {
-				t.Errorf("Info: got %+v, want %+v", got, want)
-			}
+			loaded, m := replay.RoundTrip(t, ep, testKey, secretHeader, "pw-secret")
 			le := loaded.(*ChatEndpoint)
 			wantLoaded := map[string]any{"base_url": tc.wantConfig["base_url"]} // header values are not saved
 			if got := le.EndpointConfig(); !reflect.DeepEqual(got, wantLoaded) {
@@ -286,18 +234,7 @@ func TestChatConfigFromMap(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ChatConfigFromMap(tc.m)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("config: got %+v, want %+v", got, tc.want)
-			}
+			replay.CheckResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
 }

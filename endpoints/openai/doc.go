@@ -48,11 +48,11 @@
 // The stream parser is built for the hot path of a load generator: SSE
 // events are read without copying (internal/sse), and the common chunk shape
 // (id, choices[0].index, choices[0].delta.content, anything else skipped) is
-// decoded by a small scanner over input that json.Valid accepted, without
-// allocating; any chunk it cannot decode exactly as encoding/json would (a
-// usage or error object, keys in another case or escaped, duplicate keys,
-// unexpected types) goes to encoding/json. FuzzFastChunk checks that the two
-// agree.
+// decoded by a small scanner (internal/jsonscan) over input that json.Valid
+// accepted, without allocating; any chunk it cannot decode exactly as
+// encoding/json would (a usage or error object, keys in another case or
+// escaped, duplicate keys, unexpected types) goes to encoding/json.
+// FuzzFastChunk checks that the two agree.
 //
 // # Errors
 //

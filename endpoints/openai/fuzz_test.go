@@ -5,13 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/internal/httpep"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 // FuzzStreamParse feeds arbitrary bytes as the SSE body of a streaming
@@ -19,13 +17,8 @@ import (
 // the response's invariants. llmeter.Invoke turns a panic into an error of
 // class "other", which no parse path produces otherwise.
 func FuzzStreamParse(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "stream_*.txt"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+	for _, file := range replay.Files(f, "stream_*.txt") {
+		f.Add(file.Data)
 	}
 	f.Add([]byte("data: [DONE]"))
 	f.Add([]byte("data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\n\ndata: [DONE]\n\n"))
@@ -38,72 +31,34 @@ func FuzzStreamParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		// Each call gets its own transport: the fuzzer runs in parallel.
 		ep, err := NewChatEndpoint(ChatConfig{ModelID: testModel, BaseURL: "http://127.0.0.1:1/v1", Stream: true,
-			HTTPClient: &http.Client{Transport: &memTransport{status: http.StatusOK, contentType: "text/event-stream", body: body}}})
+			HTTPClient: replay.MemClient("text/event-stream", body)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := llmeter.Invoke(context.Background(), ep, payload)
 
-		if got.ErrorClass == llmeter.ErrorClassOther {
-			t.Fatalf("unexpected error class %q: %s", got.ErrorClass, got.Error)
-		}
+		replay.CheckInvariants(t, got, "openai: ", true)
 		if got.Error == "" && !bytes.Contains(body, []byte("[DONE]")) {
 			t.Errorf("no error for a body without [DONE]")
 		}
-		if got.Error == "" && got.TimeToLastToken == nil {
-			t.Errorf("TimeToLastToken: got nil on success, want set")
-		}
-		hasText := got.ResponseText != nil
-		if hasText != (got.TimeToFirstToken != nil) || hasText != (len(got.ChunkOffsets) > 0) {
-			t.Errorf("text set %v, TTFT set %v, %d chunks: want all or none", hasText,
-				got.TimeToFirstToken != nil, len(got.ChunkOffsets))
-		}
-		if hasText && *got.ResponseText == "" {
-			t.Errorf("ResponseText: got empty, want nil or text")
+		if hasText := got.ResponseText != nil; hasText != (got.TimeToFirstToken != nil) {
+			t.Errorf("text set %v, TTFT set %v: want both or none", hasText, got.TimeToFirstToken != nil)
 		}
 		if got.TimeToFirstToken != nil && got.TimeToLastToken != nil && *got.TimeToFirstToken > *got.TimeToLastToken {
 			t.Errorf("TTFT %v > TTLT %v", *got.TimeToFirstToken, *got.TimeToLastToken)
-		}
-		if got.ID == "" {
-			t.Errorf("ID: got empty")
-		}
-		if got.Error != "" && !strings.HasPrefix(got.Error, "openai: ") && !strings.HasPrefix(got.Error, "protocol error: ") &&
-			got.ErrorClass != llmeter.ErrorClassAPI {
-			t.Errorf("Error %q (class %q): want an openai: or protocol error: prefix", got.Error, got.ErrorClass)
 		}
 	})
 }
 
 // FuzzCompletionParse does the same for non-streaming JSON bodies.
 func FuzzCompletionParse(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Add([]byte(`{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"text":"b"}]}}]}`))
-	f.Add([]byte(`{"choices":[{"message":{"content":7}}]}`))
-	payload := llmeter.Payload{"messages": []any{map[string]any{"role": "user", "content": "hi"}}}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		ep, err := NewChatEndpoint(ChatConfig{ModelID: testModel, BaseURL: "http://127.0.0.1:1/v1",
-			HTTPClient: &http.Client{Transport: &memTransport{status: http.StatusOK, contentType: "application/json", body: body}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := llmeter.Invoke(context.Background(), ep, payload)
-		if got.ErrorClass == llmeter.ErrorClassOther {
-			t.Fatalf("unexpected error class %q: %s", got.ErrorClass, got.Error)
-		}
-		if got.TimeToFirstToken != nil {
-			t.Errorf("TimeToFirstToken: got %v, want nil", *got.TimeToFirstToken)
-		}
-		if got.TimeToLastToken == nil {
-			t.Errorf("TimeToLastToken: got nil, want set (the body was received)")
-		}
-	})
+	replay.FuzzBody(f, "*.json", []string{
+		`{"choices":[{"message":{"content":[{"type":"text","text":"a"},{"text":"b"}]}}]}`,
+		`{"choices":[{"message":{"content":7}}]}`,
+	}, "openai: ", llmeter.Payload{"messages": []any{map[string]any{"role": "user", "content": "hi"}}},
+		func(c *http.Client) (llmeter.Endpoint, error) {
+			return NewChatEndpoint(ChatConfig{ModelID: testModel, BaseURL: "http://127.0.0.1:1/v1", HTTPClient: c})
+		})
 }
 
 // checkFastChunk decodes data with the fast path and, when it accepts it,
@@ -159,45 +114,14 @@ var fastChunkSeeds = []string{
 }
 
 func TestFastChunk(t *testing.T) {
-	for _, s := range fastChunkSeeds {
-		checkFastChunk(t, []byte(s))
-	}
 	// Every chunk of the testdata streams without usage or error goes
 	// through the fast path.
-	files, _ := filepath.Glob(filepath.Join("testdata", "stream_*.txt"))
-	n := 0
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(strings.ReplaceAll(string(b), "\r", ""), "\n") {
-			data, ok := strings.CutPrefix(line, "data: ")
-			if !ok || data == "[DONE]" || !json.Valid([]byte(data)) {
-				continue
-			}
-			var c chunkWithID
-			_ = json.Unmarshal([]byte(data), &c)
-			if c.Usage != nil || httpep.HasValue(c.Error) {
-				continue
-			}
-			if !checkFastChunk(t, []byte(data)) {
-				t.Errorf("%s: fast path declined %s", name, data)
-			}
-			n++
-		}
-	}
-	if n < 50 {
-		t.Errorf("fast path checked on %d testdata chunks, want at least 50", n)
-	}
+	replay.CheckFastPath(t, fastChunkSeeds, "stream_*.txt", 50, func(data []byte) bool {
+		var c chunkWithID
+		_ = json.Unmarshal(data, &c)
+		return c.Usage != nil || httpep.HasValue(c.Error)
+	}, checkFastChunk)
 }
 
 // FuzzFastChunk compares the fast chunk decoder with encoding/json.
-func FuzzFastChunk(f *testing.F) {
-	for _, s := range fastChunkSeeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		checkFastChunk(t, data)
-	})
-}
+func FuzzFastChunk(f *testing.F) { replay.FuzzFastPath(f, fastChunkSeeds, checkFastChunk) }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/llmeter-go/llmeter"
@@ -26,8 +25,10 @@ const (
 )
 
 func init() {
-	llmeter.RegisterEndpointType(TypeResponses, loadResponses(false))
-	llmeter.RegisterEndpointType(TypeResponsesStream, loadResponses(true))
+	httpep.RegisterPair(TypeResponses, TypeResponsesStream, ResponsesConfigFromMap, func(cfg ResponsesConfig, stream bool) (llmeter.Endpoint, error) {
+		cfg.Stream = stream
+		return NewResponsesEndpoint(cfg)
+	})
 }
 
 // ResponsesConfig configures an OpenAI Responses API endpoint. Only ModelID
@@ -120,49 +121,6 @@ func NewResponsesEndpoint(cfg ResponsesConfig) (*ResponsesEndpoint, error) {
 	return e, nil
 }
 
-// targetOptions are the connection settings every OpenAI endpoint shares.
-type targetOptions struct {
-	path            string // appended to the base URL, e.g. "responses"
-	baseURL, apiKey string // "": from the environment
-	headers         map[string]string
-	stream          bool // Accept: text/event-stream
-	client          *http.Client
-}
-
-// newTarget builds the HTTP target of an OpenAI endpoint: BaseURL from
-// $OPENAI_BASE_URL, else DefaultBaseURL, and the API key from
-// $OPENAI_API_KEY when the options leave them empty; JSON (or event-stream)
-// Accept and a Bearer Authorization header, then the user's headers.
-func newTarget(o targetOptions) (*httpep.Target, error) {
-	if o.baseURL == "" {
-		o.baseURL = os.Getenv(EnvBaseURL)
-	}
-	if o.baseURL == "" {
-		o.baseURL = DefaultBaseURL
-	}
-	if o.apiKey == "" {
-		o.apiKey = os.Getenv(EnvAPIKey)
-	}
-	if strings.ContainsAny(o.apiKey, "\r\n") {
-		return nil, errors.New("openai: APIKey contains a line break")
-	}
-	def := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json"}}
-	if o.stream {
-		def.Set("Accept", "text/event-stream")
-	}
-	if o.apiKey != "" {
-		def.Set("Authorization", "Bearer "+o.apiKey)
-	}
-	return httpep.NewTarget(httpep.TargetConfig{
-		Name:    "openai",
-		BaseURL: o.baseURL,
-		Path:    o.path,
-		Default: def,
-		Headers: o.headers,
-		Client:  o.client,
-	})
-}
-
 // Info implements llmeter.Endpoint.
 func (e *ResponsesEndpoint) Info() llmeter.EndpointInfo { return e.info }
 
@@ -200,72 +158,17 @@ func (e *ResponsesEndpoint) EndpointConfig() map[string]any {
 // API key is left empty (so NewResponsesEndpoint reads $OPENAI_API_KEY).
 func ResponsesConfigFromMap(m map[string]any) (ResponsesConfig, error) {
 	var cfg ResponsesConfig
-	if err := readSavedConnection(m, &cfg.ModelID, &cfg.EndpointName, &cfg.Provider, &cfg.BaseURL, &cfg.Headers); err != nil {
+	err := httpep.ReadStrings("openai", m, httpep.ConnectionKeys(&cfg.ModelID, &cfg.EndpointName, &cfg.Provider, &cfg.BaseURL)...)
+	if err != nil {
 		return cfg, err
 	}
-	switch t, _ := m["endpoint_type"].(string); t {
-	case TypeResponsesStream:
-		cfg.Stream = true
-	case TypeResponses, "":
-	default:
-		return cfg, fmt.Errorf("openai: endpoint_type %q is not a Responses API endpoint", t)
+	if err := httpep.ReadHeaders("openai", m, &cfg.Headers); err != nil {
+		return cfg, err
 	}
-	if v, ok := m["ttft_visible_tokens_only"]; ok && v != nil {
-		b, ok := v.(bool)
-		if !ok {
-			return cfg, fmt.Errorf("openai: ttft_visible_tokens_only: want a boolean, got %T", v)
-		}
-		cfg.ReasoningCountsForTTFT = !b
+	if cfg.Stream, err = httpep.ReadStream("openai", m, TypeResponses, TypeResponsesStream, "a Responses API endpoint"); err != nil {
+		return cfg, err
 	}
-	return cfg, nil
-}
-
-// readSavedConnection reads the keys every OpenAI endpoint saves or accepts
-// in its configuration map: the strings model_id, endpoint_name, provider
-// and base_url (null or absent: left alone) and "headers", an object of
-// strings.
-func readSavedConnection(m map[string]any, modelID, endpointName, provider, baseURL *string, headers *map[string]string) error {
-	for _, f := range []struct {
-		key string
-		dst *string
-	}{{"model_id", modelID}, {"endpoint_name", endpointName}, {"provider", provider}, {"base_url", baseURL}} {
-		v, ok := m[f.key]
-		if !ok || v == nil {
-			continue
-		}
-		s, ok := v.(string)
-		if !ok {
-			return fmt.Errorf("openai: %s: want a string, got %T", f.key, v)
-		}
-		*f.dst = s
-	}
-	if v, ok := m["headers"]; ok && v != nil {
-		hm, ok := v.(map[string]any)
-		if !ok {
-			return fmt.Errorf("openai: headers: want an object, got %T", v)
-		}
-		h := make(map[string]string, len(hm))
-		for k, hv := range hm {
-			s, ok := hv.(string)
-			if !ok {
-				return fmt.Errorf("openai: headers[%q]: want a string, got %T", k, hv)
-			}
-			h[k] = s
-		}
-		*headers = h
-	}
-	return nil
-}
-
-func loadResponses(stream bool) llmeter.EndpointFactory {
-	return func(m map[string]any) (llmeter.Endpoint, error) {
-		cfg, err := ResponsesConfigFromMap(m)
-		if err != nil {
-			return nil, err
-		}
-		cfg.Stream = stream
-		return NewResponsesEndpoint(cfg)
-	}
+	return cfg, httpep.ReadReasoningTTFT("openai", m, &cfg.ReasoningCountsForTTFT)
 }
 
 // PreparePayload implements llmeter.Endpoint. It returns a shallow copy of p
@@ -312,14 +215,14 @@ func ResponsesPromptText(p llmeter.Payload) string {
 		return ""
 	default:
 		var texts []string
-		eachMap(in, func(msg map[string]any) {
+		httpep.EachMap(in, func(msg map[string]any) {
 			switch c := msg["content"].(type) {
 			case string:
 				if c != "" {
 					texts = append(texts, c)
 				}
 			default:
-				eachMap(c, func(part map[string]any) {
+				httpep.EachMap(c, func(part map[string]any) {
 					if t, ok := part["text"].(string); ok {
 						texts = append(texts, t)
 					}

@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
 // respBenchStream is an n-token Responses API stream shaped like OpenAI's:
@@ -63,24 +62,16 @@ func BenchmarkStreamResponsesParse(b *testing.B) {
 	for _, n := range []int{16, 256} {
 		b.Run(fmt.Sprintf("tokens=%d", n), func(b *testing.B) {
 			body, events := respBenchStream(n)
-			ep := newTestResponsesEndpoint(b, "http://127.0.0.1:1/v1", true, false, &http.Client{Transport: &memTransport{
-				status: http.StatusOK, contentType: "text/event-stream", body: body}})
+			ep := newTestResponsesEndpoint(b, "http://127.0.0.1:1/v1", true, false, replay.MemClient("text/event-stream", body))
 			payload := testResponsesPayload(b)
 			ctx := context.Background()
-			b.ReportAllocs()
-			var m0, m1 runtime.MemStats
-			runtime.ReadMemStats(&m0)
-			for b.Loop() {
+			replay.PerChunk(b, events, func() {
 				got := llmeter.Invoke(ctx, ep, payload)
 				if got.Error != "" || got.NumTokensOutput == nil || *got.NumTokensOutput != n || len(got.ChunkOffsets) != n {
 					b.Fatalf("got error %q, %d chunks, output tokens %v; want none, %d, %d", got.Error,
 						len(got.ChunkOffsets), got.NumTokensOutput, n, n)
 				}
-			}
-			runtime.ReadMemStats(&m1)
-			chunks := float64(b.N * events)
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/chunks, "ns/chunk")
-			b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/chunks, "allocs/chunk")
+			})
 		})
 	}
 }

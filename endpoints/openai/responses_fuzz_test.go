@@ -4,30 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/internal/httpep"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
-
-func addTestdataSeeds(f *testing.F, pattern string, add func([]byte)) {
-	f.Helper()
-	files, _ := filepath.Glob(filepath.Join("testdata", pattern))
-	if len(files) == 0 {
-		f.Fatalf("no testdata matches %s", pattern)
-	}
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		add(b)
-	}
-}
 
 // FuzzResponsesStreamParse feeds arbitrary bytes as the SSE body of a
 // streaming Responses API call through llmeter.Invoke (over an in-memory
@@ -35,7 +17,10 @@ func addTestdataSeeds(f *testing.F, pattern string, add func([]byte)) {
 // and checks the response's invariants. llmeter.Invoke turns a panic into an
 // error of class "other", which no parse path produces otherwise.
 func FuzzResponsesStreamParse(f *testing.F) {
-	addTestdataSeeds(f, "responses_stream_*.txt", func(b []byte) { f.Add(b, false); f.Add(b, true) })
+	for _, file := range replay.Files(f, "responses_stream_*.txt") {
+		f.Add(file.Data, false)
+		f.Add(file.Data, true)
+	}
 	f.Add([]byte("data: {\"type\":\"response.completed\"}"), false)
 	f.Add([]byte("event: response.completed\ndata: {}\n\n"), false)
 	f.Add([]byte("data: {\"type\":\"response.output_text.delta\",\"delta\":\"x\",\"error\":{\"message\":\"m\"}}\n\n"), false)
@@ -47,50 +32,36 @@ func FuzzResponsesStreamParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte, reasoningTTFT bool) {
 		ep, err := NewResponsesEndpoint(ResponsesConfig{ModelID: testModel, BaseURL: "http://127.0.0.1:1/v1", Stream: true,
 			ReasoningCountsForTTFT: reasoningTTFT,
-			HTTPClient:             &http.Client{Transport: &memTransport{status: http.StatusOK, contentType: "text/event-stream", body: body}}})
+			HTTPClient:             replay.MemClient("text/event-stream", body)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := llmeter.Invoke(context.Background(), ep, payload)
 
-		if got.ErrorClass == llmeter.ErrorClassOther {
-			t.Fatalf("unexpected error class %q: %s", got.ErrorClass, got.Error)
-		}
+		replay.CheckInvariants(t, got, "openai: ", true)
 		if got.Error == "" && !bytes.Contains(body, []byte("response.completed")) && !bytes.Contains(body, []byte("response.incomplete")) &&
 			!bytes.Contains(body, []byte(`\u`)) {
 			t.Errorf("no error for a body without a terminal event")
 		}
-		if got.Error == "" && got.TimeToLastToken == nil {
-			t.Errorf("TimeToLastToken: got nil on success, want set")
-		}
 		hasText := got.ResponseText != nil
-		if hasText != (len(got.ChunkOffsets) > 0) || (hasText && got.TimeToFirstToken == nil) {
-			t.Errorf("text set %v, TTFT set %v, %d chunks: want text iff chunks, and TTFT with text", hasText,
-				got.TimeToFirstToken != nil, len(got.ChunkOffsets))
+		if hasText && got.TimeToFirstToken == nil {
+			t.Errorf("text set, TTFT not set: want TTFT with text")
 		}
 		if !reasoningTTFT && (got.TimeToFirstToken != nil) != hasText {
 			t.Errorf("visible tokens only: TTFT set %v, text set %v", got.TimeToFirstToken != nil, hasText)
 		}
-		if hasText && *got.ResponseText == "" {
-			t.Errorf("ResponseText: got empty, want nil or text")
-		}
 		if got.TimeToFirstToken != nil && got.TimeToLastToken != nil && *got.TimeToFirstToken > *got.TimeToLastToken &&
 			hasText {
 			t.Errorf("TTFT %v > TTLT %v", *got.TimeToFirstToken, *got.TimeToLastToken)
-		}
-		if got.ID == "" {
-			t.Errorf("ID: got empty")
-		}
-		if got.Error != "" && !strings.HasPrefix(got.Error, "openai: ") && !strings.HasPrefix(got.Error, "protocol error: ") &&
-			got.ErrorClass != llmeter.ErrorClassAPI {
-			t.Errorf("Error %q (class %q): want an openai: or protocol error: prefix", got.Error, got.ErrorClass)
 		}
 	})
 }
 
 // FuzzResponsesParse does the same for non-streaming JSON bodies.
 func FuzzResponsesParse(f *testing.F) {
-	addTestdataSeeds(f, "responses_*.json", func(b []byte) { f.Add(b) })
+	for _, file := range replay.Files(f, "responses_*.json") {
+		f.Add(file.Data)
+	}
 	f.Add([]byte(`{"status":"failed"}`))
 	f.Add([]byte(`{"status":"f\u0061iled","error":"x"}`))
 	f.Add([]byte(`{"output":[{"type":"message","content":[{"type":"output_text","text":null}]}],"output_text":"y"}`))
@@ -98,17 +69,12 @@ func FuzzResponsesParse(f *testing.F) {
 	payload := llmeter.Payload{"input": "hi"}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ep, err := NewResponsesEndpoint(ResponsesConfig{ModelID: testModel, BaseURL: "http://127.0.0.1:1/v1",
-			HTTPClient: &http.Client{Transport: &memTransport{status: http.StatusOK, contentType: "application/json", body: body}}})
+			HTTPClient: replay.MemClient("application/json", body)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		got := llmeter.Invoke(context.Background(), ep, payload)
-		if got.ErrorClass == llmeter.ErrorClassOther {
-			t.Fatalf("unexpected error class %q: %s", got.ErrorClass, got.Error)
-		}
-		if got.TimeToFirstToken != nil {
-			t.Errorf("TimeToFirstToken: got %v, want nil", *got.TimeToFirstToken)
-		}
+		replay.CheckInvariants(t, got, "openai: ", false)
 		var status struct {
 			Status string `json:"status"`
 		}
@@ -166,45 +132,14 @@ var fastEventSeeds = []string{
 }
 
 func TestFastEvent(t *testing.T) {
-	for _, s := range fastEventSeeds {
-		checkFastEvent(t, []byte(s))
-	}
 	// Every event of the testdata streams without an error goes through the
 	// fast path.
-	files, _ := filepath.Glob(filepath.Join("testdata", "responses_stream_*.txt"))
-	n := 0
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(strings.ReplaceAll(string(b), "\r", ""), "\n") {
-			data, ok := strings.CutPrefix(line, "data: ")
-			if !ok || !json.Valid([]byte(data)) {
-				continue
-			}
-			var e respEvent
-			_ = json.Unmarshal([]byte(data), &e)
-			if httpep.HasValue(e.Error) {
-				continue
-			}
-			if !checkFastEvent(t, []byte(data)) {
-				t.Errorf("%s: fast path declined %s", name, data)
-			}
-			n++
-		}
-	}
-	if n < 100 {
-		t.Errorf("fast path checked on %d testdata events, want at least 100", n)
-	}
+	replay.CheckFastPath(t, fastEventSeeds, "responses_stream_*.txt", 100, func(data []byte) bool {
+		var e respEvent
+		_ = json.Unmarshal(data, &e)
+		return httpep.HasValue(e.Error)
+	}, checkFastEvent)
 }
 
 // FuzzFastEvent compares the fast event decoder with encoding/json.
-func FuzzFastEvent(f *testing.F) {
-	for _, s := range fastEventSeeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		checkFastEvent(t, data)
-	})
-}
+func FuzzFastEvent(f *testing.F) { replay.FuzzFastPath(f, fastEventSeeds, checkFastEvent) }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/internal/httpep"
+	"github.com/llmeter-go/llmeter/internal/jsonscan"
 	"github.com/llmeter-go/llmeter/internal/sse"
 )
 
@@ -421,53 +422,32 @@ type fastEvent struct {
 	buf    []byte // scratch for an escaped delta
 }
 
+// The keys of a stream event the fast path reads.
+const (
+	eventType = iota
+	eventDelta
+	eventError
+)
+
+var eventKeys = []string{eventType: "type", eventDelta: "delta", eventError: "error"}
+
 // decode fills f from data and reports whether it could.
 func (f *fastEvent) decode(data []byte) bool {
 	f.typ, f.delta = nil, nil
 	if !json.Valid(data) {
 		return false
 	}
-	s := scanner{data: data}
-	s.space()
-	if !s.consume('{') {
-		return false
-	}
-	var seen uint8
-	const (
-		seenType = 1 << iota
-		seenDelta
-		seenError
-	)
-	return s.object(func(key []byte) bool {
-		var bit uint8
-		switch string(key) {
-		case "type":
-			bit = seenType
-		case "delta":
-			bit = seenDelta
-		case "error":
-			bit = seenError
-		default:
-			if foldsTo(key, "type", "delta", "error") {
-				return false
-			}
-			s.skip()
-			return true
-		}
-		if seen&bit != 0 {
-			return false // duplicate key
-		}
-		seen |= bit
-		if s.null() {
-			return true
-		}
+	s := jsonscan.New(data)
+	return s.Fields(eventKeys, func(i int) bool {
 		var ok bool
-		switch bit {
-		case seenType:
-			f.typ, ok = s.str(&f.typBuf)
-		case seenDelta:
-			f.delta, ok = s.str(&f.buf)
+		switch i {
+		case eventType:
+			f.typ, ok = s.StrOrNull(&f.typBuf)
+		case eventDelta:
+			f.delta, ok = s.StrOrNull(&f.buf)
+		default:
+			ok = s.Null() // an error that is not null: encoding/json
 		}
-		return ok // an error that is not null: encoding/json
+		return ok
 	})
 }

@@ -15,20 +15,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"maps"
 	"net/http"
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/replay"
 )
 
-func newTestResponsesEndpoint(tb testing.TB, baseURL string, stream, reasoningTTFT bool, client *http.Client) *ResponsesEndpoint {
-	tb.Helper()
-	ep, err := NewResponsesEndpoint(ResponsesConfig{
+// testResponsesConfig is the endpoint configuration most tests use.
+func testResponsesConfig(baseURL string, stream, reasoningTTFT bool, client *http.Client) ResponsesConfig {
+	return ResponsesConfig{
 		ModelID:                testModel,
 		BaseURL:                baseURL,
 		APIKey:                 testKey,
@@ -36,7 +35,12 @@ func newTestResponsesEndpoint(tb testing.TB, baseURL string, stream, reasoningTT
 		Stream:                 stream,
 		ReasoningCountsForTTFT: reasoningTTFT,
 		HTTPClient:             client,
-	})
+	}
+}
+
+func newTestResponsesEndpoint(tb testing.TB, baseURL string, stream, reasoningTTFT bool, client *http.Client) *ResponsesEndpoint {
+	tb.Helper()
+	ep, err := NewResponsesEndpoint(testResponsesConfig(baseURL, stream, reasoningTTFT, client))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -55,22 +59,6 @@ func testResponsesPayload(tb testing.TB) llmeter.Payload {
 	return p
 }
 
-// respExpect is the InvocationResponse a Responses API case must produce.
-type respExpect struct {
-	text                       *string // nil: no text
-	id                         string  // "": a generated UUID
-	in, out, cached, reasoning *int
-	chunks                     int // visible text chunks
-	// ttft: "text" (the first text chunk's time), "early" (before it: a
-	// reasoning event), "" (not set).
-	ttft string
-	// ttlt: "last" (the last text chunk's time), "after" (later than it),
-	// "set", "" (not set).
-	ttlt   string
-	errSub []string
-	class  string
-}
-
 const respNormalID = "resp_67ccfcdd16748190a91872c75d38539e09e4d4aac714747c"
 
 func TestResponsesInvoke(t *testing.T) {
@@ -78,314 +66,147 @@ func TestResponsesInvoke(t *testing.T) {
 		name          string
 		stream        bool
 		reasoningTTFT bool
-		serve         replay
-		want          respExpect
+		serve         replay.Reply
+		want          replay.Expect
 	}{
 		// Streaming.
-		{name: "stream normal", stream: true, serve: replay{file: "responses_stream_normal.txt"},
-			want: respExpect{text: sp(normalText), id: respNormalID, in: ip(19), out: ip(9), cached: ip(0), reasoning: ip(0),
-				chunks: 9, ttft: "text", ttlt: "last"}},
-		{name: "stream slow first token", stream: true, serve: replay{file: "responses_stream_normal.txt", slowEvent: 4},
-			want: respExpect{text: sp(normalText), id: respNormalID, in: ip(19), out: ip(9), cached: ip(0), reasoning: ip(0),
-				chunks: 9, ttft: "text", ttlt: "last"}},
+		{name: "stream normal", stream: true, serve: replay.Reply{File: "responses_stream_normal.txt"},
+			want: replay.Expect{Text: sp(normalText), ID: respNormalID, In: ip(19), Out: ip(9), Cached: ip(0), Reasoning: ip(0),
+				Chunks: 9, TTLT: replay.Last}},
+		{name: "stream slow first token", stream: true, serve: replay.Reply{File: "responses_stream_normal.txt", SlowEvent: 4},
+			want: replay.Expect{Text: sp(normalText), ID: respNormalID, In: ip(19), Out: ip(9), Cached: ip(0), Reasoning: ip(0),
+				Chunks: 9, TTLT: replay.Last}},
 		{name: "stream reasoning summary, visible tokens only", stream: true,
-			serve: replay{file: "responses_stream_reasoning.txt", slowEvent: 12},
-			want: respExpect{text: sp("Four."), id: respNormalID, in: ip(2048), out: ip(322), cached: ip(1920),
-				reasoning: ip(320), chunks: 2, ttft: "text", ttlt: "last"}},
+			serve: replay.Reply{File: "responses_stream_reasoning.txt", SlowEvent: 12},
+			want: replay.Expect{Text: sp("Four."), ID: respNormalID, In: ip(2048), Out: ip(322), Cached: ip(1920),
+				Reasoning: ip(320), Chunks: 2, TTLT: replay.Last}},
 		{name: "stream reasoning summary counts for TTFT", stream: true, reasoningTTFT: true,
-			serve: replay{file: "responses_stream_reasoning.txt", slowEvent: 12},
-			want: respExpect{text: sp("Four."), id: respNormalID, in: ip(2048), out: ip(322), cached: ip(1920),
-				reasoning: ip(320), chunks: 2, ttft: "early", ttlt: "last"}},
+			serve: replay.Reply{File: "responses_stream_reasoning.txt", SlowEvent: 12},
+			want: replay.Expect{Text: sp("Four."), ID: respNormalID, In: ip(2048), Out: ip(322), Cached: ip(1920),
+				Reasoning: ip(320), Chunks: 2, TTFT: replay.Early, TTLT: replay.Last}},
 		{name: "stream reasoning text, visible tokens only", stream: true,
-			serve: replay{file: "responses_stream_reasoning_text.txt", slowEvent: 11},
-			want: respExpect{text: sp("Yes."), id: "resp_9f2c4a1b7e5d4c3a8b6f0e1d2c3b4a59", in: ip(30), out: ip(12),
-				cached: ip(0), reasoning: ip(8), chunks: 2, ttft: "text", ttlt: "last"}},
+			serve: replay.Reply{File: "responses_stream_reasoning_text.txt", SlowEvent: 11},
+			want: replay.Expect{Text: sp("Yes."), ID: "resp_9f2c4a1b7e5d4c3a8b6f0e1d2c3b4a59", In: ip(30), Out: ip(12),
+				Cached: ip(0), Reasoning: ip(8), Chunks: 2, TTLT: replay.Last}},
 		{name: "stream reasoning text counts for TTFT", stream: true, reasoningTTFT: true,
-			serve: replay{file: "responses_stream_reasoning_text.txt", slowEvent: 11},
-			want: respExpect{text: sp("Yes."), id: "resp_9f2c4a1b7e5d4c3a8b6f0e1d2c3b4a59", in: ip(30), out: ip(12),
-				cached: ip(0), reasoning: ip(8), chunks: 2, ttft: "early", ttlt: "last"}},
-		{name: "stream incomplete (max_output_tokens)", stream: true, serve: replay{file: "responses_stream_incomplete.txt"},
-			want: respExpect{text: sp("The history of Go begins in 2007"), id: respNormalID, in: ip(12), out: ip(7),
-				cached: ip(0), reasoning: ip(0), chunks: 7, ttft: "text", ttlt: "last"}},
-		{name: "stream zero usage, no text", stream: true, serve: replay{file: "responses_stream_zero_usage.txt"},
-			want: respExpect{id: respNormalID, in: ip(0), out: ip(0), cached: ip(0), reasoning: ip(0), ttlt: "set"}},
-		{name: "stream compatible server", stream: true, serve: replay{file: "responses_stream_compat.txt"},
-			want: respExpect{text: sp("café \"olé\"\n😀 done"), id: "resp_compat_01", in: ip(5), out: ip(6),
-				chunks: 2, ttft: "text", ttlt: "last"}},
+			serve: replay.Reply{File: "responses_stream_reasoning_text.txt", SlowEvent: 11},
+			want: replay.Expect{Text: sp("Yes."), ID: "resp_9f2c4a1b7e5d4c3a8b6f0e1d2c3b4a59", In: ip(30), Out: ip(12),
+				Cached: ip(0), Reasoning: ip(8), Chunks: 2, TTFT: replay.Early, TTLT: replay.Last}},
+		{name: "stream incomplete (max_output_tokens)", stream: true, serve: replay.Reply{File: "responses_stream_incomplete.txt"},
+			want: replay.Expect{Text: sp("The history of Go begins in 2007"), ID: respNormalID, In: ip(12), Out: ip(7),
+				Cached: ip(0), Reasoning: ip(0), Chunks: 7, TTLT: replay.Last}},
+		{name: "stream zero usage, no text", stream: true, serve: replay.Reply{File: "responses_stream_zero_usage.txt"},
+			want: replay.Expect{ID: respNormalID, In: ip(0), Out: ip(0), Cached: ip(0), Reasoning: ip(0), TTLT: replay.Last}},
+		{name: "stream compatible server", stream: true, serve: replay.Reply{File: "responses_stream_compat.txt"},
+			want: replay.Expect{Text: sp("café \"olé\"\n😀 done"), ID: "resp_compat_01", In: ip(5), Out: ip(6),
+				Chunks: 2, TTLT: replay.Last}},
 
 		// Streaming failures.
-		{name: "stream response.failed", stream: true, serve: replay{file: "responses_stream_failed.txt"},
-			want: respExpect{text: sp("Partial answer"), id: respNormalID, chunks: 2, ttft: "text", ttlt: "after",
-				errSub: []string{"server_error: The model failed to generate a response."}, class: llmeter.ErrorClassAPI}},
-		{name: "stream error event", stream: true, serve: replay{file: "responses_stream_error_event.txt"},
-			want: respExpect{text: sp("Partial"), id: respNormalID, chunks: 1, ttft: "text", ttlt: "last",
-				errSub: []string{"ERR_SOMETHING: Something went wrong"}, class: llmeter.ErrorClassAPI}},
-		{name: "stream error event with error object", stream: true, serve: replay{file: "responses_stream_error_nested.txt"},
-			want: respExpect{id: respNormalID, errSub: []string{"context_length_exceeded: Your input exceeds the context window"},
-				class: llmeter.ErrorClassAPI}},
-		{name: "stream connection dropped", stream: true, serve: replay{file: "responses_stream_dropped.txt", drop: true},
-			want: respExpect{text: sp("Hello! How can"), id: respNormalID, chunks: 4, ttft: "text", ttlt: "last",
-				errSub: []string{"openai: ", "unexpected EOF"}, class: llmeter.ErrorClassConnection}},
-		{name: "stream without terminal event", stream: true, serve: replay{file: "responses_stream_no_terminal.txt"},
-			want: respExpect{text: sp(normalText), id: respNormalID, chunks: 9, ttft: "text", ttlt: "last",
-				errSub: []string{llmeter.ErrIncompleteStream.Error(), "response.completed"}, class: llmeter.ErrorClassProtocol}},
-		{name: "stream [DONE] without terminal event", stream: true, serve: replay{file: "responses_stream_done_only.txt"},
-			want: respExpect{text: sp("Hi"), id: respNormalID, chunks: 1, ttft: "text", ttlt: "last",
-				errSub: []string{llmeter.ErrIncompleteStream.Error()}, class: llmeter.ErrorClassProtocol}},
-		{name: "stream malformed event", stream: true, serve: replay{file: "responses_stream_malformed.txt"},
-			want: respExpect{text: sp("Good"), id: respNormalID, chunks: 1, ttft: "text", ttlt: "last",
-				errSub: []string{"malformed event"}, class: llmeter.ErrorClassProtocol}},
-		{name: "stream HTTP 429", stream: true, serve: replay{file: "error_429.json", status: 429},
-			want: respExpect{errSub: []string{"HTTP 429: Rate limit reached for gpt-4o-mini in organization org-123"},
-				class: llmeter.ErrorClassHTTP429}},
-		{name: "stream HTTP 500", stream: true, serve: replay{file: "error_500.json", status: 500},
-			want: respExpect{errSub: []string{"HTTP 500: The server had an error while processing your request."},
-				class: llmeter.ErrorClassHTTP5xx}},
-		{name: "stream answered with JSON", stream: true, serve: replay{file: "responses_nonstream.json"},
-			want: respExpect{text: sp("Hello! How can I assist you today?"), id: "resp_6820f382ee1c8191bc096bee70894d040ac5ba57aafcbac7",
-				in: ip(2006), out: ip(300), cached: ip(1920), reasoning: ip(256),
-				errSub: []string{"did not stream"}, class: llmeter.ErrorClassProtocol}},
+		{name: "stream response.failed", stream: true, serve: replay.Reply{File: "responses_stream_failed.txt"},
+			want: replay.Expect{Text: sp("Partial answer"), ID: respNormalID, Chunks: 2, TTLT: replay.After,
+				ErrSub: []string{"server_error: The model failed to generate a response."}, Class: llmeter.ErrorClassAPI}},
+		{name: "stream error event", stream: true, serve: replay.Reply{File: "responses_stream_error_event.txt"},
+			want: replay.Expect{Text: sp("Partial"), ID: respNormalID, Chunks: 1, TTLT: replay.Last,
+				ErrSub: []string{"ERR_SOMETHING: Something went wrong"}, Class: llmeter.ErrorClassAPI}},
+		{name: "stream error event with error object", stream: true, serve: replay.Reply{File: "responses_stream_error_nested.txt"},
+			want: replay.Expect{ID: respNormalID, ErrSub: []string{"context_length_exceeded: Your input exceeds the context window"},
+				Class: llmeter.ErrorClassAPI}},
+		{name: "stream connection dropped", stream: true, serve: replay.Reply{File: "responses_stream_dropped.txt", Drop: true},
+			want: replay.Expect{Text: sp("Hello! How can"), ID: respNormalID, Chunks: 4, TTLT: replay.Last,
+				ErrSub: []string{"openai: ", "unexpected EOF"}, Class: llmeter.ErrorClassConnection}},
+		{name: "stream without terminal event", stream: true, serve: replay.Reply{File: "responses_stream_no_terminal.txt"},
+			want: replay.Expect{Text: sp(normalText), ID: respNormalID, Chunks: 9, TTLT: replay.Last,
+				ErrSub: []string{llmeter.ErrIncompleteStream.Error(), "response.completed"}, Class: llmeter.ErrorClassProtocol}},
+		{name: "stream [DONE] without terminal event", stream: true, serve: replay.Reply{File: "responses_stream_done_only.txt"},
+			want: replay.Expect{Text: sp("Hi"), ID: respNormalID, Chunks: 1, TTLT: replay.Last,
+				ErrSub: []string{llmeter.ErrIncompleteStream.Error()}, Class: llmeter.ErrorClassProtocol}},
+		{name: "stream malformed event", stream: true, serve: replay.Reply{File: "responses_stream_malformed.txt"},
+			want: replay.Expect{Text: sp("Good"), ID: respNormalID, Chunks: 1, TTLT: replay.Last,
+				ErrSub: []string{"malformed event"}, Class: llmeter.ErrorClassProtocol}},
+		{name: "stream HTTP 429", stream: true, serve: replay.Reply{File: "error_429.json", Status: 429},
+			want: replay.Expect{ErrSub: []string{"HTTP 429: Rate limit reached for gpt-4o-mini in organization org-123"},
+				Class: llmeter.ErrorClassHTTP429}},
+		{name: "stream HTTP 500", stream: true, serve: replay.Reply{File: "error_500.json", Status: 500},
+			want: replay.Expect{ErrSub: []string{"HTTP 500: The server had an error while processing your request."},
+				Class: llmeter.ErrorClassHTTP5xx}},
+		{name: "stream answered with JSON", stream: true, serve: replay.Reply{File: "responses_nonstream.json"},
+			want: replay.Expect{Text: sp("Hello! How can I assist you today?"), ID: "resp_6820f382ee1c8191bc096bee70894d040ac5ba57aafcbac7",
+				In: ip(2006), Out: ip(300), Cached: ip(1920), Reasoning: ip(256),
+				ErrSub: []string{"did not stream"}, Class: llmeter.ErrorClassProtocol}},
 
 		// Non-streaming.
-		{name: "non-stream cached and reasoning details", serve: replay{file: "responses_nonstream.json"},
-			want: respExpect{text: sp("Hello! How can I assist you today?"), id: "resp_6820f382ee1c8191bc096bee70894d040ac5ba57aafcbac7",
-				in: ip(2006), out: ip(300), cached: ip(1920), reasoning: ip(256), ttlt: "set"}},
-		{name: "non-stream several output items", serve: replay{file: "responses_nonstream_multi.json"},
-			want: respExpect{text: sp("Part one. Part two."), id: respNormalID, in: ip(40), out: ip(20), cached: ip(0),
-				reasoning: ip(0), ttlt: "set"}},
-		{name: "non-stream incomplete", serve: replay{file: "responses_nonstream_incomplete.json"},
-			want: respExpect{text: sp("The history of Go begins in 2007"), id: respNormalID, in: ip(12), out: ip(7),
-				cached: ip(0), reasoning: ip(0), ttlt: "set"}},
-		{name: "non-stream zero usage, no output", serve: replay{file: "responses_nonstream_zero.json"},
-			want: respExpect{id: respNormalID, in: ip(0), out: ip(0), cached: ip(0), reasoning: ip(0), ttlt: "set"}},
-		{name: "non-stream output_text field", serve: replay{file: "responses_nonstream_output_text.json"},
-			want: respExpect{text: sp("From the convenience field."), id: "resp_compat_02", in: ip(3), out: ip(4), ttlt: "set"}},
-		{name: "non-stream text mentions failed", serve: replay{file: "responses_nonstream_text_says_failed.json"},
-			want: respExpect{text: sp("The build failed because of a missing import."), id: respNormalID, in: ip(9), out: ip(9),
-				cached: ip(0), reasoning: ip(0), ttlt: "set"}},
-		{name: "non-stream failed", serve: replay{file: "responses_nonstream_failed.json"},
-			want: respExpect{id: respNormalID, errSub: []string{"server_error: The model failed to generate a response."},
-				class: llmeter.ErrorClassAPI}},
-		{name: "non-stream failed without error object", serve: replay{file: "responses_nonstream_failed_no_error.json"},
-			want: respExpect{id: respNormalID, errSub: []string{"Response API request failed"}, class: llmeter.ErrorClassAPI}},
-		{name: "non-stream failed, escaped status", serve: replay{file: "responses_nonstream_failed_escaped.json"},
-			want: respExpect{id: respNormalID, errSub: []string{"Escaped failure."}, class: llmeter.ErrorClassAPI}},
-		{name: "non-stream error object in 200", serve: replay{file: "nonstream_error_200.json"},
-			want: respExpect{ttlt: "set", errSub: []string{"The model produced invalid content."}, class: llmeter.ErrorClassAPI}},
-		{name: "non-stream HTTP 429", serve: replay{file: "error_429.json", status: 429},
-			want: respExpect{errSub: []string{"HTTP 429: Rate limit reached"}, class: llmeter.ErrorClassHTTP429}},
-		{name: "non-stream HTTP 500", serve: replay{file: "error_500.json", status: 500},
-			want: respExpect{errSub: []string{"HTTP 500: The server had an error"}, class: llmeter.ErrorClassHTTP5xx}},
-		{name: "non-stream malformed JSON", serve: replay{file: "responses_stream_normal.txt", contentType: "application/json"},
-			want: respExpect{ttlt: "set", errSub: []string{"malformed response"}, class: llmeter.ErrorClassProtocol}},
+		{name: "non-stream cached and reasoning details", serve: replay.Reply{File: "responses_nonstream.json"},
+			want: replay.Expect{Text: sp("Hello! How can I assist you today?"), ID: "resp_6820f382ee1c8191bc096bee70894d040ac5ba57aafcbac7",
+				In: ip(2006), Out: ip(300), Cached: ip(1920), Reasoning: ip(256), TTLT: replay.Last}},
+		{name: "non-stream several output items", serve: replay.Reply{File: "responses_nonstream_multi.json"},
+			want: replay.Expect{Text: sp("Part one. Part two."), ID: respNormalID, In: ip(40), Out: ip(20), Cached: ip(0),
+				Reasoning: ip(0), TTLT: replay.Last}},
+		{name: "non-stream incomplete", serve: replay.Reply{File: "responses_nonstream_incomplete.json"},
+			want: replay.Expect{Text: sp("The history of Go begins in 2007"), ID: respNormalID, In: ip(12), Out: ip(7),
+				Cached: ip(0), Reasoning: ip(0), TTLT: replay.Last}},
+		{name: "non-stream zero usage, no output", serve: replay.Reply{File: "responses_nonstream_zero.json"},
+			want: replay.Expect{ID: respNormalID, In: ip(0), Out: ip(0), Cached: ip(0), Reasoning: ip(0), TTLT: replay.Last}},
+		{name: "non-stream output_text field", serve: replay.Reply{File: "responses_nonstream_output_text.json"},
+			want: replay.Expect{Text: sp("From the convenience field."), ID: "resp_compat_02", In: ip(3), Out: ip(4), TTLT: replay.Last}},
+		{name: "non-stream text mentions failed", serve: replay.Reply{File: "responses_nonstream_text_says_failed.json"},
+			want: replay.Expect{Text: sp("The build failed because of a missing import."), ID: respNormalID, In: ip(9), Out: ip(9),
+				Cached: ip(0), Reasoning: ip(0), TTLT: replay.Last}},
+		{name: "non-stream failed", serve: replay.Reply{File: "responses_nonstream_failed.json"},
+			want: replay.Expect{ID: respNormalID, ErrSub: []string{"server_error: The model failed to generate a response."},
+				Class: llmeter.ErrorClassAPI}},
+		{name: "non-stream failed without error object", serve: replay.Reply{File: "responses_nonstream_failed_no_error.json"},
+			want: replay.Expect{ID: respNormalID, ErrSub: []string{"Response API request failed"}, Class: llmeter.ErrorClassAPI}},
+		{name: "non-stream failed, escaped status", serve: replay.Reply{File: "responses_nonstream_failed_escaped.json"},
+			want: replay.Expect{ID: respNormalID, ErrSub: []string{"Escaped failure."}, Class: llmeter.ErrorClassAPI}},
+		{name: "non-stream error object in 200", serve: replay.Reply{File: "nonstream_error_200.json"},
+			want: replay.Expect{TTLT: replay.Last, ErrSub: []string{"The model produced invalid content."}, Class: llmeter.ErrorClassAPI}},
+		{name: "non-stream HTTP 429", serve: replay.Reply{File: "error_429.json", Status: 429},
+			want: replay.Expect{ErrSub: []string{"HTTP 429: Rate limit reached"}, Class: llmeter.ErrorClassHTTP429}},
+		{name: "non-stream HTTP 500", serve: replay.Reply{File: "error_500.json", Status: 500},
+			want: replay.Expect{ErrSub: []string{"HTTP 500: The server had an error"}, Class: llmeter.ErrorClassHTTP5xx}},
+		{name: "non-stream malformed JSON", serve: replay.Reply{File: "responses_stream_normal.txt", ContentType: "application/json"},
+			want: replay.Expect{TTLT: replay.Last, ErrSub: []string{"malformed response"}, Class: llmeter.ErrorClassProtocol}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := newTestServer(t, func(*http.Request) replay { return tc.serve })
-			ep := newTestResponsesEndpoint(t, srv.URL+"/v1", tc.stream, tc.reasoningTTFT, NewHTTPClient(1))
 			payload := testResponsesPayload(t)
-			snapshot := llmeter.CopyPayload(payload)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-
-			got := llmeter.Invoke(ctx, ep, payload)
-
-			checkRespResult(t, got, tc.want)
-			if !reflect.DeepEqual(payload, snapshot) {
-				t.Errorf("caller's payload modified: got %v, want %v", payload, snapshot)
-			}
-			want := llmeter.CopyPayload(snapshot)
-			want["model"], want["stream"] = testModel, tc.stream
-			if !reflect.DeepEqual(got.InputPayload, want) {
-				t.Errorf("InputPayload: got %v, want %v", got.InputPayload, want)
-			}
-			if got.InputPrompt != testPrompt {
-				t.Errorf("InputPrompt: got %#v, want %q", got.InputPrompt, testPrompt)
-			}
-			reqs := srv.requests()
-			if len(reqs) != 1 {
-				t.Fatalf("server got %d requests, want 1", len(reqs))
-			}
-			checkRespRequest(t, reqs[0], snapshot, tc.stream)
+			replay.Call{
+				Reply: tc.serve,
+				Endpoint: func(url string) (llmeter.Endpoint, error) {
+					return NewResponsesEndpoint(testResponsesConfig(url+"/v1", tc.stream, tc.reasoningTTFT, NewHTTPClient(1)))
+				},
+				Payload: payload,
+				Want:    tc.want,
+				Secrets: []string{testKey},
+				Prompt:  testPrompt,
+				Sent:    sentPayload(payload, tc.stream, false), // no stream_options
+				Method:  http.MethodPost,
+				Path:    "/v1/responses",
+				Header:  wantHeader(tc.stream),
+			}.Run(t)
 		})
 	}
 }
 
-// checkRespResult compares an InvocationResponse with want.
-func checkRespResult(t *testing.T, got *llmeter.InvocationResponse, want respExpect) {
-	t.Helper()
-	switch {
-	case want.text == nil && got.ResponseText != nil:
-		t.Errorf("ResponseText: got %q, want nil", *got.ResponseText)
-	case want.text != nil && got.ResponseText == nil:
-		t.Errorf("ResponseText: got nil, want %q", *want.text)
-	case want.text != nil && *got.ResponseText != *want.text:
-		t.Errorf("ResponseText: got %q, want %q", *got.ResponseText, *want.text)
-	}
-	if want.id == "" {
-		if !uuidHex.MatchString(got.ID) {
-			t.Errorf("ID: got %q, want a generated 32-hex id", got.ID)
-		}
-	} else if got.ID != want.id {
-		t.Errorf("ID: got %q, want %q", got.ID, want.id)
-	}
-	for _, c := range []struct {
-		name      string
-		got, want *int
-	}{{"NumTokensInput", got.NumTokensInput, want.in}, {"NumTokensOutput", got.NumTokensOutput, want.out},
-		{"NumTokensInputCached", got.NumTokensInputCached, want.cached},
-		{"NumTokensOutputReasoning", got.NumTokensOutputReasoning, want.reasoning}} {
-		if fmtPtr(c.got) != fmtPtr(c.want) {
-			t.Errorf("%s: got %s, want %s", c.name, fmtPtr(c.got), fmtPtr(c.want))
-		}
-	}
-	if len(got.ChunkOffsets) != want.chunks {
-		t.Errorf("visible chunks: got %d, want %d", len(got.ChunkOffsets), want.chunks)
-	}
-	var first, last float64 // the first and last text chunks' times
-	if n := len(got.ChunkOffsets); n > 0 {
-		first, last = got.ChunkOffsets[0].Seconds(), got.ChunkOffsets[n-1].Seconds()
-	}
-	ttft, ttlt := got.TimeToFirstToken, got.TimeToLastToken
-	switch want.ttft {
-	case "":
-		if ttft != nil {
-			t.Errorf("TimeToFirstToken: got %v, want nil", *ttft)
-		}
-	case "text":
-		if ttft == nil || *ttft != first {
-			t.Errorf("TimeToFirstToken: got %s, want the first text chunk's time %v", fmtF(ttft), first)
-		}
-	case "early":
-		if ttft == nil || *ttft >= first {
-			t.Errorf("TimeToFirstToken: got %s, want before the first text chunk (%v)", fmtF(ttft), first)
-		}
-	}
-	switch want.ttlt {
-	case "":
-		if ttlt != nil {
-			t.Errorf("TimeToLastToken: got %v, want nil", *ttlt)
-		}
-	case "set":
-		if ttlt == nil {
-			t.Errorf("TimeToLastToken: got nil, want set")
-		}
-	case "last":
-		if ttlt == nil || *ttlt != last {
-			t.Errorf("TimeToLastToken: got %s, want the last text chunk's time %v", fmtF(ttlt), last)
-		}
-	case "after":
-		if ttlt == nil || *ttlt <= last {
-			t.Errorf("TimeToLastToken: got %s, want after the last text chunk (%v)", fmtF(ttlt), last)
-		}
-	}
-	if ttft != nil && ttlt != nil && *ttft > *ttlt {
-		t.Errorf("TTFT %v > TTLT %v", *ttft, *ttlt)
-	}
-	if len(want.errSub) == 0 {
-		if got.Error != "" || got.ErrorClass != "" {
-			t.Errorf("Error: got %q (class %q), want none", got.Error, got.ErrorClass)
-		}
-	} else {
-		for _, sub := range want.errSub {
-			if !strings.Contains(got.Error, sub) {
-				t.Errorf("Error: got %q, want it to contain %q", got.Error, sub)
-			}
-		}
-		if got.ErrorClass != want.class {
-			t.Errorf("ErrorClass: got %q, want %q (error %q)", got.ErrorClass, want.class, got.Error)
-		}
-	}
-	if strings.Contains(got.Error, testKey) {
-		t.Errorf("Error %q contains the API key", got.Error)
-	}
-}
-
-func fmtF(v *float64) string {
-	if v == nil {
-		return "nil"
-	}
-	return fmt.Sprint(*v)
-}
-
-// checkRespRequest checks what the server received: POST /v1/responses
-// with the headers, the user's fields untouched, "model" and "stream"
-// injected and nothing else.
-func checkRespRequest(t *testing.T, r received, user llmeter.Payload, stream bool) {
-	t.Helper()
-	if r.method != http.MethodPost || r.path != "/v1/responses" {
-		t.Errorf("request: got %s %s, want POST /v1/responses", r.method, r.path)
-	}
-	accept := "application/json"
-	if stream {
-		accept = "text/event-stream"
-	}
-	for name, want := range map[string]string{
-		"Authorization": "Bearer " + testKey,
-		"Content-Type":  "application/json",
-		"Accept":        accept,
-		"X-Test-Header": "test-value",
-	} {
-		if got := r.header.Get(name); got != want {
-			t.Errorf("header %s: got %q, want %q", name, got, want)
-		}
-	}
-	body, err := llmeter.DecodeJSON(r.body)
-	if err != nil {
-		t.Fatalf("request body %q: %v", r.body, err)
-	}
-	m, ok := body.(map[string]any)
-	if !ok {
-		t.Fatalf("request body: got %T, want an object", body)
-	}
-	for k, v := range user {
-		if got, want := encode(t, m[k]), encode(t, v); got != want {
-			t.Errorf("body[%q]: got %s, want %s", k, got, want)
-		}
-	}
-	if m["model"] != testModel || m["stream"] != stream {
-		t.Errorf("body model, stream: got %v, %v; want %q, %v", m["model"], m["stream"], testModel, stream)
-	}
-	if len(m) != len(user)+2 {
-		t.Errorf("body: got %d keys (%v), want %d (no stream_options)", len(m), m, len(user)+2)
-	}
-}
-
 func TestResponsesConnectionReuse(t *testing.T) {
-	srv := newTestServer(t, func(r *http.Request) replay {
-		rp := replay{file: r.Header.Get("X-Replay")}
-		if strings.HasPrefix(rp.file, "error_") {
-			rp.status = 429
-		}
-		return rp
-	})
+	srv := replay.NewServer(t, replay.ByHeader(replay.ErrorStatus(429)))
 	client := NewHTTPClient(1)
-	steps := []struct {
-		file   string
-		stream bool
-		fails  bool
-	}{
-		{"responses_stream_normal.txt", true, false}, {"responses_nonstream.json", false, false},
-		{"responses_stream_compat.txt", true, false}, {"responses_stream_failed.txt", true, true},
-		{"error_429.json", true, true}, {"responses_nonstream_failed.json", false, true},
-		{"responses_stream_incomplete.txt", true, false}, {"responses_stream_normal.txt", true, false},
-	}
-	for i, s := range steps {
-		ep, err := NewResponsesEndpoint(ResponsesConfig{ModelID: testModel, BaseURL: srv.URL, Stream: s.stream,
-			HTTPClient: client, Headers: map[string]string{"X-Replay": s.file}})
+	step := func(file string, stream, fails bool) replay.Step {
+		ep, err := NewResponsesEndpoint(ResponsesConfig{ModelID: testModel, BaseURL: srv.URL, Stream: stream,
+			HTTPClient: client, Headers: map[string]string{replay.FileHeader: file}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := llmeter.Invoke(context.Background(), ep, testResponsesPayload(t))
-		if (got.Error != "") != s.fails {
-			t.Errorf("step %d (%s): Error %q, want error %v", i, s.file, got.Error, s.fails)
-		}
+		return replay.Step{Endpoint: ep, Payload: testResponsesPayload(t), File: file, Fails: fails}
 	}
 	// response.failed ends a stream cleanly: its connection is reused too.
-	if n := srv.newConns.Load(); n != 1 {
-		t.Errorf("connections: got %d, want 1 (all requests on one reused connection)", n)
-	}
+	replay.CheckReuse(t, srv, []replay.Step{
+		step("responses_stream_normal.txt", true, false), step("responses_nonstream.json", false, false),
+		step("responses_stream_compat.txt", true, false), step("responses_stream_failed.txt", true, true),
+		step("error_429.json", true, true), step("responses_nonstream_failed.json", false, true),
+		step("responses_stream_incomplete.txt", true, false), step("responses_stream_normal.txt", true, false),
+	})
 }
 
 func TestCreateResponsesPayload(t *testing.T) {
@@ -415,18 +236,7 @@ func TestCreateResponsesPayload(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := CreateResponsesPayload(tc.input, tc.max, tc.instructions, tc.extra)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("payload: got %#v, want %#v", got, tc.want)
-			}
+			replay.CheckResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
 }
@@ -460,10 +270,7 @@ func TestResponsesParsePayload(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ep.ParsePayload(tc.payload)
-			if err != nil || got != tc.want {
-				t.Errorf("prompt: got %#v (%v), want %q", got, err, tc.want)
-			}
+			replay.CheckPrompt(t, ep, tc.payload, tc.want)
 		})
 	}
 }
@@ -495,17 +302,7 @@ func TestResponsesPreparePayload(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			before := llmeter.CopyPayload(tc.payload)
-			got, err := ep.PreparePayload(tc.payload)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("prepared: got %v, want %v", got, tc.want)
-			}
-			if !reflect.DeepEqual(tc.payload, before) {
-				t.Errorf("input modified: got %v, want %v", tc.payload, before)
-			}
+			replay.CheckPrepare(t, ep, tc.payload, tc.want)
 		})
 	}
 }
@@ -553,7 +350,7 @@ func TestNewResponsesEndpoint(t *testing.T) {
 }
 
 func TestResponsesEnvDefaults(t *testing.T) {
-	srv := newTestServer(t, func(*http.Request) replay { return replay{file: "responses_nonstream.json"} })
+	srv := replay.NewServer(t, func(*http.Request) replay.Reply { return replay.Reply{File: "responses_nonstream.json"} })
 	t.Setenv(EnvBaseURL, srv.URL+"/v1/")
 	t.Setenv(EnvAPIKey, "sk-from-env")
 	ep, err := NewResponsesEndpoint(ResponsesConfig{ModelID: testModel})
@@ -563,9 +360,9 @@ func TestResponsesEnvDefaults(t *testing.T) {
 	if got := llmeter.Invoke(context.Background(), ep, testResponsesPayload(t)); got.Error != "" {
 		t.Fatalf("Error: got %q, want none", got.Error)
 	}
-	r := srv.requests()[0]
-	if r.path != "/v1/responses" || r.header.Get("Authorization") != "Bearer sk-from-env" {
-		t.Errorf("request: path %q, Authorization %q", r.path, r.header.Get("Authorization"))
+	r := srv.Requests()[0]
+	if r.Path != "/v1/responses" || r.Header.Get("Authorization") != "Bearer sk-from-env" {
+		t.Errorf("request: path %q, Authorization %q", r.Path, r.Header.Get("Authorization"))
 	}
 }
 
@@ -599,30 +396,10 @@ func TestResponsesRoundTrip(t *testing.T) {
 			if got := ep.EndpointConfig(); !reflect.DeepEqual(got, tc.wantConfig) {
 				t.Errorf("EndpointConfig: got %#v, want %#v", got, tc.wantConfig)
 			}
-			m := llmeter.EndpointToMap(ep)
-			saved, err := llmeter.MarshalJSONValue(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, secret := range []string{testKey, "hdr-secret", "pw-secret"} {
-				if strings.Contains(string(saved), secret) {
-					t.Errorf("saved config %s contains the secret %q", saved, secret)
-				}
-			}
-			v, err := llmeter.DecodeJSON(saved)
-			if err != nil {
-				t.Fatal(err)
-			}
-			loaded, err := llmeter.LoadEndpoint(v.(map[string]any))
-			if err != nil {
-				t.Fatal(err)
-			}
+			loaded, _ := replay.RoundTrip(t, ep, testKey, "hdr-secret", "pw-secret")
 			le, ok := loaded.(*ResponsesEndpoint)
 			if !ok {
 				t.Fatalf("loaded %T, want *ResponsesEndpoint", loaded)
-			}
-			if got, want := le.Info(), ep.Info(); got != want {
-				t.Errorf("Info: got %+v, want %+v", got, want)
 			}
 			if le.Stream() != cfg.Stream || le.ReasoningCountsForTTFT() != cfg.ReasoningCountsForTTFT {
 				t.Errorf("Stream, ReasoningCountsForTTFT: got %v, %v; want %v, %v", le.Stream(),
@@ -664,18 +441,7 @@ func TestResponsesConfigFromMap(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ResponsesConfigFromMap(tc.m)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error: got %v, want one containing %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("config: got %+v, want %+v", got, tc.want)
-			}
+			replay.CheckResult(t, got, err, tc.want, tc.wantErr)
 		})
 	}
 }

@@ -3,7 +3,8 @@
 // Anthropic Messages, the generic HTTP endpoint): a client tuned for load
 // generation, a validated target (URL and headers, built once), pooled
 // request bodies encoded once from the payload, bounded reads of responses,
-// and the errors every provider reports the same way.
+// the errors every provider reports the same way, and the reading of the
+// keys their saved configurations share.
 //
 // It does not read the clock: timing belongs to llmeter.Invoke.
 package httpep
