@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"testing/synctest"
@@ -60,14 +61,21 @@ func TestCapacitySearchFindsTheSimulatorsCapacity(t *testing.T) {
 func TestOpenLoopAboveCapacity(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ep := simEndpoint(t, cap80)
+		dir := t.TempDir()
+		// Each run is saved, and its statistics are read back from stats.json.
 		run := func(rate float64, d time.Duration) *llmeter.Stats {
 			r := &llmeter.Runner{Endpoint: ep, Payloads: []llmeter.Payload{longPayload}, RunDuration: d,
-				Arrival: &llmeter.Arrival{Rate: rate, MaxInFlight: 8, QueueAtCap: true}}
+				Arrival: &llmeter.Arrival{Rate: rate, MaxInFlight: 8, QueueAtCap: true}, OutputPath: dir,
+				RunName: fmt.Sprintf("%v-%v", rate, d)}
 			res, err := r.Run(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
-			return res.Stats()
+			saved, err := llmeter.LoadResult(res.OutputPath, llmeter.LoadOptions{SkipResponses: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return saved.Stats()
 		}
 		f := func(st *llmeter.Stats, k string) float64 { v, _ := st.Float(k); return v }
 		at40 := run(40, 5*time.Second)
