@@ -253,17 +253,7 @@ func (a *anthropicProtocol) serveStream(w http.ResponseWriter, st *reqState, p *
 
 // serveJSON sends a non-streaming Message at the time of the last token.
 func (a *anthropicProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *plan) {
-	if p.drop {
-		at := p.t0
-		if k := p.n / 2; k > 0 {
-			at = p.at(k - 1)
-		}
-		if !p.waitFor.until(at) {
-			return
-		}
-		panic(http.ErrAbortHandler)
-	}
-	if !p.waitFor.until(p.at(p.n - 1)) {
+	if !p.waitWhole() {
 		return
 	}
 	k := a.thinkingTokens(p.n)

@@ -94,17 +94,7 @@ func (chatProtocol) serveStream(w http.ResponseWriter, st *reqState, p *plan) {
 
 // serveJSON sends a non-streaming response at the time of the last token.
 func (chatProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *plan) {
-	if p.drop {
-		at := p.t0
-		if k := p.n / 2; k > 0 {
-			at = p.at(k - 1)
-		}
-		if !p.waitFor.until(at) {
-			return
-		}
-		panic(http.ErrAbortHandler)
-	}
-	if !p.waitFor.until(p.at(p.n - 1)) {
+	if !p.waitWhole() {
 		return
 	}
 	b := st.out[:0]

@@ -404,17 +404,7 @@ func serveResponsesStream(w http.ResponseWriter, st *reqState, p *plan, ids *res
 // serveResponsesJSON sends a non-streaming response at the time of the last
 // token.
 func serveResponsesJSON(w http.ResponseWriter, st *reqState, p *plan, ids *respIDs) {
-	if p.drop {
-		at := p.t0
-		if k := p.n / 2; k > 0 {
-			at = p.at(k - 1)
-		}
-		if !p.waitFor.until(at) {
-			return
-		}
-		panic(http.ErrAbortHandler)
-	}
-	if !p.waitFor.until(p.at(p.n - 1)) {
+	if !p.waitWhole() {
 		return
 	}
 	st.out = appendRespObject(st.out[:0], p, ids, true)

@@ -281,6 +281,24 @@ type plan struct {
 	waitFor waiter
 }
 
+// waitWhole waits until a non-streaming response is due (the time of its
+// last token) and reports true, or false if the client went away. A
+// request drawn to drop has its connection aborted instead, at the time a
+// stream would have broken off (after about half of its tokens).
+func (p *plan) waitWhole() bool {
+	if p.drop {
+		at := p.t0
+		if k := p.n / 2; k > 0 {
+			at = p.at(k - 1)
+		}
+		if !p.waitFor.until(at) {
+			return false
+		}
+		panic(http.ErrAbortHandler)
+	}
+	return p.waitFor.until(p.at(p.n - 1))
+}
+
 // at returns the scheduled time of output token i.
 func (p *plan) at(i int) time.Time {
 	return p.t0.Add(p.ttft + time.Duration(i)*p.itl)

@@ -492,17 +492,7 @@ func (t *tgiProtocol) appendGenerateResponse(b []byte, p *plan) []byte {
 // for SageMaker's InvokeEndpoint of a streaming request, the SSE body TGI
 // streamed, relayed at once.
 func (t *tgiProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *plan) {
-	if p.drop {
-		at := p.t0
-		if k := p.n / 2; k > 0 {
-			at = p.at(k - 1)
-		}
-		if !p.waitFor.until(at) {
-			return
-		}
-		panic(http.ErrAbortHandler)
-	}
-	if !p.waitFor.until(p.at(p.n - 1)) {
+	if !p.waitWhole() {
 		return
 	}
 	b := st.out[:0]
