@@ -211,14 +211,7 @@ func (a *anthropicProtocol) serveStream(w http.ResponseWriter, st *reqState, p *
 	}
 	out.b = append(out.b, anthPing...)
 
-	sendN := p.n
-	if p.drop {
-		sendN = p.n / 2
-	}
-	for i := 0; i < sendN; i++ {
-		if !out.waitUntil(&p.waitFor, p.at(i)) {
-			return
-		}
+	if !out.tokens(p, func(i int) {
 		if i < k {
 			out.b = append(out.b, anthThinkingDeltas[i%len(words)]...)
 			if i == k-1 {
@@ -229,13 +222,8 @@ func (a *anthropicProtocol) serveStream(w http.ResponseWriter, st *reqState, p *
 		} else {
 			out.b = append(out.b, anthTextDeltas[text][(i-k)%len(words)]...)
 		}
-		if len(out.b) >= writeThreshold {
-			out.write()
-		}
-	}
-	if p.drop {
-		out.flush()
-		panic(http.ErrAbortHandler)
+	}) {
+		return
 	}
 	out.b = append(out.b, anthBlockStop[text]...)
 	out.b = append(out.b, "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\""...)

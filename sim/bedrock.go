@@ -423,22 +423,10 @@ func bedrockServeConverseStream(w http.ResponseWriter, st *reqState, p *plan) {
 	w.WriteHeader(http.StatusOK)
 	out := newOutput(w, st)
 	out.b = append(out.b, bedrockMessageStart...)
-	sendN := p.n
-	if p.drop {
-		sendN = p.n / 2
-	}
-	for i := 0; i < sendN; i++ {
-		if !out.waitUntil(&p.waitFor, p.at(i)) {
-			return
-		}
+	if !out.tokens(p, func(i int) {
 		out.b = append(out.b, bedrockDeltas[i%len(words)]...)
-		if len(out.b) >= writeThreshold {
-			out.write()
-		}
-	}
-	if p.drop {
-		out.flush()
-		panic(http.ErrAbortHandler)
+	}) {
+		return
 	}
 	out.b = append(out.b, bedrockBlockStop...)
 	if p.finish == "length" {
@@ -508,22 +496,10 @@ func bedrockServeInvokeStream(w http.ResponseWriter, st *reqState, p *plan) {
 	out := newOutput(w, st)
 
 	out.b = bedrockAppendChunk(out.b, st, p, `"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]`, false)
-	sendN := p.n
-	if p.drop {
-		sendN = p.n / 2
-	}
-	for i := 0; i < sendN; i++ {
-		if !out.waitUntil(&p.waitFor, p.at(i)) {
-			return
-		}
+	if !out.tokens(p, func(i int) {
 		out.b = append(out.b, bedrockChunks[i%len(words)]...)
-		if len(out.b) >= writeThreshold {
-			out.write()
-		}
-	}
-	if p.drop {
-		out.flush()
-		panic(http.ErrAbortHandler)
+	}) {
+		return
 	}
 	if p.finish == "length" {
 		out.b = bedrockAppendChunk(out.b, st, p, `"choices":[{"index":0,"delta":{},"finish_reason":"length"}]`, p.usage)

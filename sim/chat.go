@@ -62,19 +62,10 @@ func (chatProtocol) serveStream(w http.ResponseWriter, st *reqState, p *plan) {
 	out := newOutput(w, st)
 
 	out.chunk(st, roleTail)
-	sendN := p.n
-	if p.drop {
-		sendN = p.n / 2
-	}
-	for i := 0; i < sendN; i++ {
-		if !out.waitUntil(&p.waitFor, p.at(i)) {
-			return
-		}
+	if !out.tokens(p, func(i int) {
 		out.chunk(st, tokenTails[i%len(tokenTails)])
-	}
-	if p.drop {
-		out.flush()
-		panic(http.ErrAbortHandler)
+	}) {
+		return
 	}
 	if p.finish == "length" {
 		out.chunk(st, finishLengthTail)

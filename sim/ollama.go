@@ -198,23 +198,11 @@ func (o ollamaProtocol) serveStream(w http.ResponseWriter, st *reqState, p *plan
 	if o.chat {
 		tails = ollamaChatTails
 	}
-	sendN := p.n
-	if p.drop {
-		sendN = p.n / 2
-	}
-	for i := 0; i < sendN; i++ {
-		if !out.waitUntil(&p.waitFor, p.at(i)) {
-			return
-		}
+	if !out.tokens(p, func(i int) {
 		out.b = append(out.b, st.head...)
 		out.b = append(out.b, tails[i%len(tails)]...)
-		if len(out.b) >= writeThreshold {
-			out.write()
-		}
-	}
-	if p.drop {
-		out.flush()
-		panic(http.ErrAbortHandler)
+	}) {
+		return
 	}
 	out.b = append(out.b, st.head...)
 	if o.chat {

@@ -335,14 +335,7 @@ func serveResponsesStream(w http.ResponseWriter, st *reqState, p *plan, ids *res
 		out.b = appendRespSeq(out.b, seq)
 		seq++
 	}
-	sendN := p.n
-	if p.drop {
-		sendN = p.n / 2
-	}
-	for i := 0; i < sendN; i++ {
-		if !out.waitUntil(&p.waitFor, p.at(i)) {
-			return
-		}
+	if !out.tokens(p, func(i int) {
 		if i == 0 {
 			out.b = appendRespEventStart(out.b, "response.output_item.added")
 			out.b = append(out.b, `"output_index":0,"item":{"id":"`...)
@@ -360,13 +353,8 @@ func serveResponsesStream(w http.ResponseWriter, st *reqState, p *plan, ids *res
 		out.b = strconv.AppendInt(out.b, int64(seq), 10)
 		out.b = append(out.b, respEventEnd...)
 		seq++
-		if len(out.b) >= writeThreshold {
-			out.write()
-		}
-	}
-	if p.drop {
-		out.flush()
-		panic(http.ErrAbortHandler)
+	}) {
+		return
 	}
 
 	out.b = appendRespEventStart(out.b, "response.output_text.done")

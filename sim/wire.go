@@ -331,6 +331,31 @@ func (o *output) flush() bool {
 	return o.rc.Flush() == nil
 }
 
+// tokens sends the output tokens on the plan's schedule: before token i it
+// waits for its time, then emit(i) appends it. A request drawn to drop
+// breaks off after about half of them (panic(http.ErrAbortHandler), after a
+// flush). It reports false when the client went away.
+func (o *output) tokens(p *plan, emit func(i int)) bool {
+	n := p.n
+	if p.drop {
+		n = p.n / 2
+	}
+	for i := 0; i < n; i++ {
+		if !o.waitUntil(&p.waitFor, p.at(i)) {
+			return false
+		}
+		emit(i)
+		if len(o.b) >= writeThreshold {
+			o.write()
+		}
+	}
+	if p.drop {
+		o.flush()
+		panic(http.ErrAbortHandler)
+	}
+	return true
+}
+
 // waitUntil flushes and waits if t is in the future; events already due are
 // coalesced with what is buffered. It reports false when the client is gone.
 func (o *output) waitUntil(wt *waiter, t time.Time) bool {
