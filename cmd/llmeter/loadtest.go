@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -269,11 +268,11 @@ func (f *loadTestFlags) run(cmd *cobra.Command, e *env) error {
 		return fmt.Errorf("%s\nThe test was stopped because %s failed this way; what it recorded is in %s", abort.msg, first, dir)
 	}
 	if f.json {
-		if err := writeLoadTestJSON(e, res); err != nil {
+		if err := writeLevelsJSON(e, res.TestName, res.OutputPath, res.StoppedBy, "clients", loadTestLevels(res)); err != nil {
 			return err
 		}
 	} else {
-		writeLoadTestSummary(e, res)
+		writeLevels(e, "Load test "+res.TestName, "clients", loadTestLevels(res), levelColumns)
 	}
 	if err != nil {
 		return err
@@ -319,62 +318,17 @@ func levelLine(res *llmeter.Result) string {
 }
 
 // levelColumns are the columns of the load test summary.
-var levelColumns = []struct{ title, key string }{
+var levelColumns = []column{
 	{"requests", "total_requests"}, {"failed", "failed_requests"}, {"req/min", "requests_per_minute"},
 	{"out tok/s", "output_tps"}, {"TTFT p50", "time_to_first_token-p50"}, {"TTFT p90", "time_to_first_token-p90"},
 	{"TTLT p50", "time_to_last_token-p50"}, {"TTLT p90", "time_to_last_token-p90"},
 }
 
-// writeLoadTestSummary prints one row per level.
-func writeLoadTestSummary(e *env, res *experiment.LoadTestResult) {
-	fmt.Fprintf(e.stdout, "Load test %s\n\n", res.TestName)
-	t := &table{right: []bool{true}}
-	head := []string{"clients"}
-	for _, c := range levelColumns {
-		head = append(head, c.title)
-		t.right = append(t.right, true)
-	}
-	t.rows = append(t.rows, head)
+// loadTestLevels are the rows of a load test's summary.
+func loadTestLevels(res *experiment.LoadTestResult) []levelRow {
+	var rows []levelRow
 	for _, c := range res.Clients() {
-		st := res.Results[c].Stats()
-		row := []string{strconv.Itoa(c)}
-		for _, col := range levelColumns {
-			v, ok := st.Get(col.key)
-			if !ok || v == nil {
-				row = append(row, "-")
-				continue
-			}
-			row = append(row, formatStat(col.key, v))
-		}
-		t.rows = append(t.rows, row)
+		rows = append(rows, levelRow{label: strconv.Itoa(c), key: float64(c), res: res.Results[c]})
 	}
-	t.write(e.stdout, "")
-}
-
-// writeLoadTestJSON prints {"test_name", "output_path", "stopped_by",
-// "levels": [{"clients": N, "stats": {...}}, ...]}.
-func writeLoadTestJSON(e *env, res *experiment.LoadTestResult) error {
-	type level struct {
-		Clients int             `json:"clients"`
-		Stats   json.RawMessage `json:"stats"`
-	}
-	out := struct {
-		TestName   string  `json:"test_name"`
-		OutputPath string  `json:"output_path"`
-		StoppedBy  string  `json:"stopped_by,omitempty"`
-		Levels     []level `json:"levels"`
-	}{TestName: res.TestName, OutputPath: res.OutputPath, StoppedBy: res.StoppedBy}
-	for _, c := range res.Clients() {
-		b, err := llmeter.MarshalJSONValue(res.Results[c].Stats())
-		if err != nil {
-			return err
-		}
-		out.Levels = append(out.Levels, level{Clients: c, Stats: b})
-	}
-	b, err := json.MarshalIndent(out, "", "    ")
-	if err != nil {
-		return err
-	}
-	e.stdout.Write(append(b, '\n'))
-	return nil
+	return rows
 }

@@ -254,7 +254,10 @@ type levelRow struct {
 	res   *llmeter.Result
 }
 
-var sweepColumns = []struct{ title, key string }{
+// column is a column of a table of levels: its title and statistic.
+type column struct{ title, key string }
+
+var sweepColumns = []column{
 	{"achieved/s", "achieved_rate"}, {"requests", "total_requests"}, {"failed", "failed_requests"},
 	{"TTFT p50", "time_to_first_token-p50"}, {"TTFT p90", "time_to_first_token-p90"},
 	{"sched TTFT p90", "time_to_first_token_from_schedule-p90"}, {"TTLT p90", "time_to_last_token-p90"},
@@ -262,7 +265,7 @@ var sweepColumns = []struct{ title, key string }{
 }
 
 // writeLevels prints one row per level.
-func writeLevels(e *env, title, first string, levels []levelRow, columns []struct{ title, key string }) {
+func writeLevels(e *env, title, first string, levels []levelRow, columns []column) {
 	fmt.Fprintf(e.stdout, "%s\n\n", title)
 	t := &table{right: []bool{true}}
 	head := []string{first}
