@@ -3,6 +3,7 @@ package llmeter
 import (
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -254,5 +255,61 @@ func TestParseSLO(t *testing.T) {
 	}
 	if (SLO{Metric: MetricTTFT, Max: 1}).PerRequest() != true || (SLO{Metric: MetricTTFT, Percentile: 90}).PerRequest() {
 		t.Error("PerRequest")
+	}
+}
+
+// Every arrival process, run by the Runner on the fake clock: each request
+// is sent exactly at its scheduled time, and the run sends exactly the
+// schedule's requests within its duration.
+func TestRunnerOpenLoopProcesses(t *testing.T) {
+	for _, a := range []Arrival{
+		{Rate: 50, Process: ArrivalPoisson, Seed: 3},
+		{Rate: 50, Process: ArrivalGamma, Burstiness: 0.3, Seed: 4},
+		{Rate: 10, RampTo: 100, RampDuration: 2 * time.Second},
+		{Rate: 10, RampTo: 100, RampDuration: 2 * time.Second, Process: ArrivalPoisson, Seed: 5},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			const d = 3 * time.Second
+			want := []time.Duration{}
+			for _, o := range a.Schedule(100000) {
+				if o >= d {
+					break
+				}
+				want = append(want, o)
+			}
+			ep := &fakeEndpoint{FirstDelay: 20 * time.Millisecond, TokenDelay: time.Millisecond}
+			arr := a
+			res, err := (&Runner{Endpoint: ep, Payloads: []Payload{{"prompt": "x"}}, RunDuration: d, Arrival: &arr}).Run(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []time.Duration
+			for _, r := range res.Responses {
+				if r.SendOffset != *r.IntendedOffset {
+					t.Fatalf("%+v: sent at %v, due at %v", a, r.SendOffset, *r.IntendedOffset)
+				}
+				got = append(got, r.SendOffset)
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%+v: sent %d requests, the schedule has %d in %v", a, len(got), len(want), d)
+			}
+			if a.RampTo > 0 {
+				// During the ramp the gaps shrink: the second second holds
+				// more sends than the first.
+				first, second := 0, 0
+				for _, o := range got {
+					switch {
+					case o < time.Second:
+						first++
+					case o < 2*time.Second:
+						second++
+					}
+				}
+				if second <= first {
+					t.Errorf("%+v: %d sends in the first second, %d in the second", a, first, second)
+				}
+			}
+		})
 	}
 }
