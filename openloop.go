@@ -6,8 +6,19 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// storeMax raises a to v if v is larger.
+func storeMax(a *atomic.Int64, v int64) {
+	for {
+		m := a.Load()
+		if v <= m || a.CompareAndSwap(m, v) {
+			return
+		}
+	}
+}
 
 // isWarmup reports whether the n-th request (from 0) sent at offset is part
 // of the warm-up.
@@ -70,7 +81,7 @@ func (x *execution) openLoop(ctx, inflightCtx context.Context) {
 		}
 		pi := x.order[n%uint64(len(x.order))]
 		x.next.Add(1)
-		x.peak.Store(max(x.peak.Load(), x.inflight.Add(1)))
+		storeMax(&x.peak, x.inflight.Add(1))
 		wg.Go(func() {
 			resp := x.invokeOne(inflightCtx, cfg.Payloads[pi], opts)
 			x.inflight.Add(-1)

@@ -483,7 +483,7 @@ func (x *execution) client(ctx, inflightCtx context.Context, i int) {
 			return
 		}
 		pi := x.order[n%uint64(len(x.order))]
-		x.peak.Store(max(x.peak.Load(), x.inflight.Add(1)))
+		storeMax(&x.peak, x.inflight.Add(1))
 		resp := x.invokeOne(inflightCtx, cfg.Payloads[pi], opts)
 		x.inflight.Add(-1)
 		resp.PayloadIndex = &pi

@@ -168,7 +168,6 @@ func responseMetric(r *InvocationResponse, m string) (float64, bool) {
 		}
 		return *p, true
 	}
-	lag, haveLag := scheduleLag(r)
 	switch m {
 	case MetricTTFT:
 		return get(r.TimeToFirstToken)
@@ -182,14 +181,20 @@ func responseMetric(r *InvocationResponse, m string) (float64, bool) {
 			worst, any = max(worst, (r.ChunkOffsets[i]-r.ChunkOffsets[i-1]).Seconds()), true
 		}
 		return worst, any
-	case MetricTTFTSchedule:
-		v, ok := get(r.TimeToFirstToken)
-		return v + lag.Seconds(), ok && haveLag
-	case MetricTTLTSchedule:
-		v, ok := get(r.TimeToLastToken)
-		return v + lag.Seconds(), ok && haveLag
-	case MetricScheduleLag:
-		return lag.Seconds(), haveLag
+	case MetricTTFTSchedule, MetricTTLTSchedule, MetricScheduleLag:
+		lag, ok := scheduleLag(r)
+		if !ok {
+			return 0, false
+		}
+		switch m {
+		case MetricTTFTSchedule:
+			v, ok := get(r.TimeToFirstToken)
+			return v + lag.Seconds(), ok
+		case MetricTTLTSchedule:
+			v, ok := get(r.TimeToLastToken)
+			return v + lag.Seconds(), ok
+		}
+		return lag.Seconds(), true
 	}
 	return 0, false
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsretry "github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -99,7 +98,7 @@ type call struct {
 	rec *llmeter.Recorder
 	// body, when not nil, replaces the request body the SDK serialized
 	// (Converse: the payload as the user wrote it; InvokeModel: the same
-	// bytes, in a reader that avoids an SDK race, see bodyReader).
+	// bytes).
 	body []byte
 	// received: read a 2xx body in full, then call rec.Received (the time to
 	// last token of a non-streaming call), before the SDK parses it.
@@ -107,14 +106,14 @@ type call struct {
 	// md is the metadata of the whole operation (request id, attempts),
 	// also when it failed.
 	md middleware.Metadata
-
-	mu      sync.Mutex
-	bodyErr error // the first transport error reading a streamed body
+	// cs is what the transport (internal/awsep) saw of the response body.
+	cs *awsep.CallState
 }
 
 type callKey struct{}
 
 func withCall(ctx context.Context, c *call) context.Context {
+	ctx, c.cs = awsep.WithCallState(ctx)
 	return context.WithValue(ctx, callKey{}, c)
 }
 
@@ -123,22 +122,10 @@ func callFrom(ctx context.Context) *call {
 	return c
 }
 
-func (c *call) setBodyErr(err error) {
-	c.mu.Lock()
-	if c.bodyErr == nil {
-		c.bodyErr = err
-	}
-	c.mu.Unlock()
-}
-
 // transportErr returns the transport error seen while reading a streamed
 // body, if any. The SDK's event-stream reader treats an unexpected EOF as the
 // end of the stream; this is how a dropped connection is told apart.
-func (c *call) transportErr() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.bodyErr
-}
+func (c *call) transportErr() error { return c.cs.BodyErr() }
 
 // report records the request id and the number of retries of the call
 // (from the SDK's metadata, or from the error when the call failed).
@@ -195,19 +182,6 @@ func (captureMetadata) HandleInitialize(ctx context.Context, in middleware.Initi
 // its typed input. It runs before signing, so SigV4 signs what is sent.
 type replaceBody struct{}
 
-// bodyReader is a request body: a bytes.Reader without WriteTo. The SDK
-// closes the request body as soon as the response headers arrive, and then
-// the WriteTo of its wrapper fails with io.EOF; net/http, which reads the body
-// once more after Content-Length bytes to check for extra data, would take
-// that for a write error and close the connection in the middle of the
-// response stream. Read, which the SDK's wrapper turns into a clean io.EOF
-// after close, is safe. Seek lets the SDK compute the payload hash and
-// rewind the body for retries.
-type bodyReader struct{ r bytes.Reader }
-
-func (b *bodyReader) Read(p []byte) (int, error)                { return b.r.Read(p) }
-func (b *bodyReader) Seek(off int64, whence int) (int64, error) { return b.r.Seek(off, whence) }
-
 func (replaceBody) ID() string { return "llmeterRequestBody" }
 
 func (replaceBody) HandleSerialize(ctx context.Context, in middleware.SerializeInput, next middleware.SerializeHandler) (
@@ -218,9 +192,9 @@ func (replaceBody) HandleSerialize(ctx context.Context, in middleware.SerializeI
 		if !ok {
 			return middleware.SerializeOutput{}, middleware.Metadata{}, fmt.Errorf("bedrock: unexpected transport request %T", in.Request)
 		}
-		br := &bodyReader{}
-		br.r.Reset(c.body)
-		r, err := req.SetStream(br)
+		// awsep's client hides the reader's WriteTo from net/http (an SDK
+		// race closes it under a streaming response).
+		r, err := req.SetStream(bytes.NewReader(c.body))
 		if err != nil {
 			return middleware.SerializeOutput{}, middleware.Metadata{}, fmt.Errorf("bedrock: request body: %w", err)
 		}
@@ -254,8 +228,7 @@ func (responseHook) HandleDeserialize(ctx context.Context, in middleware.Deseria
 		return out, md, err
 	}
 	if !c.received {
-		resp.Body = &watchedBody{ReadCloser: resp.Body, c: c}
-		return out, md, nil
+		return out, md, nil // a stream: awsep's client watches its body
 	}
 	data, err := readBody(resp.Response)
 	if err != nil {
@@ -283,20 +256,6 @@ func readBody(resp *http.Response) ([]byte, error) {
 		return nil, &llmeter.ProtocolError{Err: fmt.Errorf("bedrock: response body larger than %d bytes", httpep.MaxResponseBody)}
 	}
 	return buf.Bytes(), nil
-}
-
-// watchedBody records the first transport error of a streamed body.
-type watchedBody struct {
-	io.ReadCloser
-	c *call
-}
-
-func (b *watchedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil && err != io.EOF {
-		b.c.setBodyErr(err)
-	}
-	return n, err
 }
 
 // --- errors ---

@@ -350,7 +350,7 @@ func (e *InvokeEndpoint) Invoke(ctx context.Context, p llmeter.Payload, rec *llm
 		return fmt.Errorf("bedrock: encode request: %w", err)
 	}
 	// The body is also in the SDK's input (for its headers), but sent by the
-	// replaceBody middleware (see bodyReader).
+	// replaceBody middleware.
 	c := &call{rec: rec, body: body, received: !e.stream}
 	ctx = withCall(ctx, c)
 	if e.stream {
