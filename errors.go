@@ -10,25 +10,34 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 )
 
 // Error classes, stored per response in the sidecar file and counted in the
 // stats as failed_requests_<class>.
 const (
-	ErrorClassHTTP4xx    = "http_4xx"
-	ErrorClassHTTP429    = "http_429"
-	ErrorClassHTTP5xx    = "http_5xx"
-	ErrorClassTimeout    = "timeout"
-	ErrorClassConnection = "connection"
-	ErrorClassProtocol   = "protocol"
-	ErrorClassTLS        = "tls"
-	ErrorClassCanceled   = "canceled"
-	ErrorClassAPI        = "api"   // an error reported by the API inside a successful HTTP response
-	ErrorClassOther      = "other" // anything else (a panic in a provider, a callback error)
+	ErrorClassHTTP4xx = "http_4xx"
+	ErrorClassHTTP429 = "http_429"
+	ErrorClassHTTP5xx = "http_5xx"
+	ErrorClassTimeout = "timeout" // the request's total timeout
+	// ErrorClassTimeoutConnect: no connection within the connect timeout.
+	ErrorClassTimeoutConnect = "timeout_connect"
+	// ErrorClassTimeoutFirstToken: no first token within the first-token timeout.
+	ErrorClassTimeoutFirstToken = "timeout_first_token"
+	// ErrorClassTimeoutIdle: a stream went quiet for longer than the idle
+	// timeout (a stall).
+	ErrorClassTimeoutIdle = "timeout_idle"
+	ErrorClassConnection  = "connection"
+	ErrorClassProtocol    = "protocol"
+	ErrorClassTLS         = "tls"
+	ErrorClassCanceled    = "canceled"
+	ErrorClassAPI         = "api"   // an error reported by the API inside a successful HTTP response
+	ErrorClassOther       = "other" // anything else (a panic in a provider, a callback error)
 )
 
 // ErrorClasses lists every class, in the order the stats show them.
 var ErrorClasses = []string{ErrorClassHTTP4xx, ErrorClassHTTP429, ErrorClassHTTP5xx, ErrorClassTimeout,
+	ErrorClassTimeoutConnect, ErrorClassTimeoutFirstToken, ErrorClassTimeoutIdle,
 	ErrorClassConnection, ErrorClassProtocol, ErrorClassTLS, ErrorClassCanceled, ErrorClassAPI, ErrorClassOther}
 
 // StatusError is an HTTP error response: the status code and the provider's
@@ -61,6 +70,28 @@ type ProtocolError struct{ Err error }
 func (e *ProtocolError) Error() string { return "protocol error: " + e.Err.Error() }
 func (e *ProtocolError) Unwrap() error { return e.Err }
 
+// TimeoutError is a request cut short by one of the Runner's timeouts; Class
+// is the ErrorClassTimeout* constant of that timeout.
+type TimeoutError struct {
+	Class string
+	After time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	what := map[string]string{
+		ErrorClassTimeoutConnect:    "no connection",
+		ErrorClassTimeoutFirstToken: "no first token",
+		ErrorClassTimeoutIdle:       "stream stalled: no data",
+	}[e.Class]
+	if what == "" {
+		return fmt.Sprintf("request timed out after %v", e.After)
+	}
+	return fmt.Sprintf("%s within %v", what, e.After)
+}
+
+// Timeout reports true, like net.Error.
+func (e *TimeoutError) Timeout() bool { return true }
+
 // ClassifyError maps an invocation error to one of the ErrorClass constants.
 func ClassifyError(err error) string {
 	if err == nil {
@@ -89,6 +120,10 @@ func ClassifyError(err error) string {
 		case code >= 400:
 			return ErrorClassHTTP4xx
 		}
+	}
+	var te *TimeoutError
+	if errors.As(err, &te) {
+		return te.Class
 	}
 	var ae *APIError
 	if errors.As(err, &ae) {
