@@ -115,10 +115,16 @@ type Recorder struct {
 	first, last  time.Duration
 	firstSet     bool
 	lastSet      bool
+	progressed   bool // Progress was called
 	recordChunks bool
+	watch        *watchdog // first-token and idle timeouts; nil when off
 }
 
 func (r *Recorder) since() time.Duration { return time.Since(r.start) }
+
+// received reports whether anything of the response was reported (then the
+// request is not retried).
+func (r *Recorder) received() bool { return r.textSeen || r.firstSet || r.lastSet || r.progressed }
 
 // Text records a chunk of visible output text arriving now (streaming).
 // Empty text is ignored. The first non-empty chunk sets the time to first
@@ -148,6 +154,11 @@ func (r *Recorder) visible() {
 	r.textSeen = true
 	if !r.firstSet {
 		r.first, r.firstSet = now, true
+		if r.watch != nil {
+			r.watch.firstToken(now)
+		}
+	} else if r.watch != nil {
+		r.watch.data(now)
 	}
 	r.last, r.lastSet = now, true
 	if r.recordChunks {
@@ -164,15 +175,43 @@ func (r *Recorder) visible() {
 func (r *Recorder) FirstToken() {
 	if !r.firstSet {
 		r.first, r.firstSet = r.since(), true
+		if r.watch != nil {
+			r.watch.firstToken(r.first)
+		}
 	}
 }
 
-// LastToken sets the time to last token to now.
-func (r *Recorder) LastToken() { r.last, r.lastSet = r.since(), true }
+// LastToken sets the time to last token to now. It counts as data for the
+// idle timeout.
+func (r *Recorder) LastToken() {
+	r.last, r.lastSet = r.since(), true
+	if r.watch != nil {
+		r.watch.data(r.last)
+	}
+}
 
 // Received marks a non-streaming response as fully received now: the time to
-// last token. Call it before parsing the body.
-func (r *Recorder) Received() { r.LastToken() }
+// last token. Call it before parsing the body. It ends the first-token and
+// idle timeouts (the response is in).
+func (r *Recorder) Received() {
+	r.LastToken()
+	if r.watch != nil {
+		r.watch.stop()
+	}
+}
+
+// Progress reports that data of the stream arrived which is not output text
+// (a usage event, a tool-call or reasoning delta not counted as a token, a
+// metadata event). It keeps the idle timeout from firing, but does not end
+// the wait for the first token. Keep-alive events (SSE comments, pings) must
+// not be reported: a stream that sends only keep-alives is stalled. It
+// costs an atomic store when the idle timeout is on, nothing otherwise.
+func (r *Recorder) Progress() {
+	r.progressed = true
+	if r.watch != nil {
+		r.watch.data(r.since())
+	}
+}
 
 // SetText sets the whole response text without touching the timing
 // (non-streaming responses).
@@ -231,6 +270,15 @@ func (r *Recorder) SetInputPrompt(v any) { r.resp.InputPrompt = v }
 type invokeOptions struct {
 	runStart     time.Time // zero: SendOffset stays 0
 	recordChunks bool
+	// connectTimeout is passed to the dialer (WithConnectTimeout); 0 leaves
+	// the dialer's default.
+	connectTimeout time.Duration
+	// firstTokenTimeout and idleTimeout: 0 is off (see Runner).
+	firstTokenTimeout time.Duration
+	idleTimeout       time.Duration
+	// retries is the most retries of a request that failed before anything
+	// was received (see Runner.Retries).
+	retries int
 }
 
 // Invoke runs one request through ep and returns its record; it never fails
@@ -243,6 +291,9 @@ type invokeOptions struct {
 //  4. capture any error or panic, keeping every field parsed so far;
 //  5. back-fill id, time to last token (when no error), input payload and
 //     input prompt.
+//
+// A deadline of ctx whose cause (context.WithTimeoutCause) is a
+// *TimeoutError gives failed responses that error and its class.
 func Invoke(ctx context.Context, ep Endpoint, payload Payload) *InvocationResponse {
 	return invoke(ctx, ep, payload, invokeOptions{recordChunks: true})
 }
@@ -254,29 +305,33 @@ func invoke(ctx context.Context, ep Endpoint, payload Payload, o invokeOptions) 
 		resp.RequestTime = Ptr(time.Now().UTC())
 		return resp
 	}
-	id := NewID()
-	resp = &InvocationResponse{ID: id}
-	rec := &Recorder{resp: resp, recordChunks: o.recordChunks}
-	rec.start = time.Now()
-	resp.RequestTime = Ptr(rec.start.UTC().Round(0))
-	if !o.runStart.IsZero() {
-		resp.SendOffset = rec.start.Sub(o.runStart)
+	if o.connectTimeout > 0 {
+		ctx = WithConnectTimeout(ctx, o.connectTimeout)
 	}
-	err = callEndpoint(ctx, ep, prepared, rec)
+	id := NewID()
+	start := time.Now()
+	var rec *Recorder
+	retries := 0
+	for {
+		// Every attempt starts from an empty record; the clock, request_time
+		// and send offset stay the first attempt's, so that the time spent
+		// retrying is part of the latency.
+		resp = &InvocationResponse{ID: id, RequestTime: Ptr(start.UTC().Round(0))}
+		if !o.runStart.IsZero() {
+			resp.SendOffset = start.Sub(o.runStart)
+		}
+		rec = &Recorder{resp: resp, recordChunks: o.recordChunks, start: start}
+		err = attempt(ctx, ep, prepared, rec, &o)
+		if err == nil || retries >= o.retries || rec.received() || !retryable(resp.ErrorClass) {
+			break
+		}
+		if !sleepCtx(ctx, retryDelay(err, retries)) {
+			break // canceled, or the total timeout would end the wait: keep this error
+		}
+		retries++
+	}
 	end := rec.since()
 
-	if err != nil && resp.Error == "" {
-		resp.Error = err.Error()
-		if resp.Error == "" {
-			resp.Error = "invocation failed"
-		}
-		resp.ErrorClass = ClassifyError(err)
-		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-			// The transport's error hides that our own deadline or
-			// cancellation caused it.
-			resp.ErrorClass = ClassifyError(ctxErr)
-		}
-	}
 	if rec.textSeen {
 		resp.ResponseText = Ptr(rec.text.String())
 	}
@@ -289,6 +344,14 @@ func invoke(ctx context.Context, ep Endpoint, payload Payload, o invokeOptions) 
 	case resp.Error == "":
 		resp.TimeToLastToken = Ptr(end.Seconds())
 	}
+	if o.retries > 0 {
+		// Ours, plus those the provider's SDK reported for the last attempt.
+		n := retries
+		if resp.Retries != nil {
+			n += *resp.Retries
+		}
+		resp.Retries = &n
+	}
 	if resp.ID == "" {
 		resp.ID = id
 	}
@@ -299,6 +362,51 @@ func invoke(ctx context.Context, ep Endpoint, payload Payload, o invokeOptions) 
 		resp.InputPrompt = parsePrompt(ep, prepared)
 	}
 	return resp
+}
+
+// attempt makes one call of the endpoint under the first-token and idle
+// timeouts, and records its error in rec.resp: a timeout of ours (the cause
+// of the context's cancellation) wins over the transport's error it caused.
+func attempt(ctx context.Context, ep Endpoint, p Payload, rec *Recorder, o *invokeOptions) error {
+	actx, w := watch(ctx, rec.start, o)
+	rec.watch = w
+	err := callEndpoint(actx, ep, p, rec)
+	if w != nil {
+		w.stop()
+		defer w.cancel(context.Canceled)
+	}
+	resp := rec.resp
+	if err == nil {
+		return nil
+	}
+	var te *TimeoutError
+	if errors.As(context.Cause(actx), &te) {
+		// Our own timeout cut the request short: it is the error, whatever
+		// the provider made of the cancellation.
+		switch msg := err.Error(); {
+		case errors.As(err, new(*TimeoutError)):
+			resp.Error = msg
+		case msg == "":
+			resp.Error = te.Error()
+		default:
+			resp.Error = te.Error() + " (" + msg + ")"
+		}
+		resp.ErrorClass = te.Class
+		return err
+	}
+	if resp.Error == "" {
+		resp.Error = err.Error()
+		if resp.Error == "" {
+			resp.Error = "invocation failed"
+		}
+		resp.ErrorClass = ClassifyError(err)
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			// The transport's error hides that our own deadline or
+			// cancellation caused it.
+			resp.ErrorClass = ClassifyError(ctxErr)
+		}
+	}
+	return err
 }
 
 // callEndpoint turns a panic inside a provider into an error.

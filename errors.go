@@ -45,6 +45,9 @@ var ErrorClasses = []string{ErrorClassHTTP4xx, ErrorClassHTTP429, ErrorClassHTTP
 type StatusError struct {
 	StatusCode int
 	Message    string // the provider's message, or the body's first bytes
+	// RetryAfter is the server's Retry-After (429, 503), 0 when absent; a
+	// Runner with retries waits that long before retrying.
+	RetryAfter time.Duration
 }
 
 func (e *StatusError) Error() string {

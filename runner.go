@@ -76,8 +76,34 @@ type Runner struct {
 	// (with a suffix if that folder exists).
 	RunName        string
 	RunDescription string
-	// Timeout bounds each request; default 60 s.
+	// Timeout bounds each request, retries included (error class
+	// "timeout"); default 60 s.
 	Timeout time.Duration
+	// ConnectTimeout bounds the connection set-up of a request (DNS and TCP
+	// connect; error class "timeout_connect"); default DefaultConnectTimeout
+	// (10 s). The endpoints' default HTTP clients and those of their
+	// NewHTTPClient honour it (it travels in the request's context, see
+	// WithConnectTimeout); a client of your own keeps its dialer's timeout.
+	ConnectTimeout time.Duration
+	// FirstTokenTimeout bounds the wait for the first token (or, without
+	// streaming, the whole response) from the moment the request (each
+	// attempt, with Retries) is sent; error class "timeout_first_token".
+	// 0 is off.
+	FirstTokenTimeout time.Duration
+	// IdleTimeout detects stalled streams: after the first token, the most
+	// time allowed without data (text, or other data the provider reports
+	// with Recorder.Progress; keep-alives do not count); error class
+	// "timeout_idle", the text received so far kept. 0 is off.
+	IdleTimeout time.Duration
+	// Retries is the most times a request is retried; default 0 (off:
+	// retries hide errors and distort latency). Only a request that failed
+	// before anything was received, with class http_429, http_5xx,
+	// connection or timeout_connect, is retried, after the server's
+	// Retry-After or an exponential backoff with jitter (0.5 s doubling, at
+	// most 20 s), and only if Timeout leaves time for the wait. The time
+	// spent retrying is part of the latencies (they are measured from the
+	// first attempt), and each response counts its retries in "retries".
+	Retries int
 	// GracePeriod is how long requests in flight may still complete after
 	// the run's context is canceled; then they are canceled and recorded as
 	// failed. Default 10 s.
@@ -161,6 +187,21 @@ func (r *Runner) Validate() error {
 	}
 	if r.Timeout < 0 {
 		return fmt.Errorf("llmeter: runner: timeout must be positive, got %v", r.Timeout)
+	}
+	if r.ConnectTimeout == 0 {
+		r.ConnectTimeout = DefaultConnectTimeout
+	}
+	if r.ConnectTimeout < 0 {
+		return fmt.Errorf("llmeter: runner: connect timeout must be positive, got %v", r.ConnectTimeout)
+	}
+	if r.FirstTokenTimeout < 0 {
+		return fmt.Errorf("llmeter: runner: first-token timeout must not be negative, got %v", r.FirstTokenTimeout)
+	}
+	if r.IdleTimeout < 0 {
+		return fmt.Errorf("llmeter: runner: idle timeout must not be negative, got %v", r.IdleTimeout)
+	}
+	if r.Retries < 0 {
+		return fmt.Errorf("llmeter: runner: retries must not be negative, got %d", r.Retries)
 	}
 	if r.GracePeriod == 0 {
 		r.GracePeriod = DefaultGracePeriod
@@ -431,6 +472,7 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 		res.stats.Set("interrupted", true)
 	}
 	x.selfCheck(res.stats, cpuUse)
+	cfg.describeTimeouts(res.stats)
 
 	var errs []error
 	// After-run callbacks run for interrupted runs too (LLMeter's D11 fixed),
@@ -504,9 +546,12 @@ func (x *execution) invokeOne(ctx context.Context, p Payload, opts invokeOptions
 			}
 		}
 	}
-	rctx, cancel := context.WithTimeout(ctx, x.cfg.Timeout)
+	cfg := x.cfg
+	opts.connectTimeout, opts.firstTokenTimeout, opts.idleTimeout = cfg.ConnectTimeout, cfg.FirstTokenTimeout, cfg.IdleTimeout
+	opts.retries = cfg.Retries
+	rctx, cancel := context.WithTimeoutCause(ctx, cfg.Timeout, &TimeoutError{Class: ErrorClassTimeout, After: cfg.Timeout})
 	defer cancel()
-	return invoke(rctx, x.cfg.Endpoint, p, opts)
+	return invoke(rctx, cfg.Endpoint, p, opts)
 }
 
 // consume is the single consumer: for each response in arrival order it

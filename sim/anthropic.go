@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -36,9 +37,12 @@ import (
 // first text token.
 //
 // Errors use Anthropic's shape, {"type": "error", "error": {"type": …,
-// "message": …}, "request_id": …}: rate_limit_error (429), api_error (500),
-// invalid_request_error (400, 405), request_too_large (413),
-// not_found_error (404). A dropped connection breaks off the stream after
+// "message": …}, "request_id": …}: authentication_error (401),
+// permission_error (403), rate_limit_error (429), api_error (500),
+// overloaded_error (503; Anthropic itself uses 529), invalid_request_error
+// (400, 405), request_too_large (413), not_found_error (404). The in-stream
+// error event is "event: error" with {"type": "error", "error": {"type":
+// "overloaded_error", …}}. A dropped connection breaks off the stream after
 // about half of the tokens, without message_stop. Config.NoUsage drops the
 // usage objects (the real API always sends them).
 
@@ -115,8 +119,14 @@ func (*anthropicProtocol) reject(w http.ResponseWriter, code int, kind, msg stri
 		if code == http.StatusRequestEntityTooLarge {
 			typ = "request_too_large"
 		}
+	case "unauthorized":
+		typ = "authentication_error"
+	case "forbidden":
+		typ = "permission_error"
 	case "rate_limit":
 		typ = "rate_limit_error"
+	case "unavailable":
+		typ = "overloaded_error"
 	case "not_found":
 		typ = "not_found_error"
 	}
@@ -241,7 +251,7 @@ func (a *anthropicProtocol) serveStream(w http.ResponseWriter, st *reqState, p *
 
 // serveJSON sends a non-streaming Message at the time of the last token.
 func (a *anthropicProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *plan) {
-	if !p.waitWhole() {
+	if !p.waitWhole(w) {
 		return
 	}
 	k := a.thinkingTokens(p.n)
@@ -267,7 +277,33 @@ func (a *anthropicProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *pl
 	}
 	b = append(b, '}')
 	st.out = b
-	writeJSON(w, http.StatusOK, b)
+	p.sendWhole(w, hdrJSON, b)
+}
+
+// textIndex is the index of the text content block.
+func (a *anthropicProtocol) textIndex(p *plan) int {
+	if a.thinkingTokens(p.n) > 0 {
+		return 1
+	}
+	return 0
+}
+
+// streamFault: a delta event cut short, or Anthropic's "event: error".
+func (a *anthropicProtocol) streamFault(b []byte, _ *reqState, p *plan, kind ErrorKind) ([]byte, bool) {
+	switch kind {
+	case ErrorMalformed:
+		d := anthTextDeltas[a.textIndex(p)][0]
+		return append(append(b, d[:bytes.Index(d, []byte(`"text":`))]...), "\n\n"...), true
+	case ErrorEvent:
+		return append(b, "event: error\ndata: "+`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded (simulated)."}}`+"\n\n"...), true
+	}
+	return b, false
+}
+
+func (a *anthropicProtocol) bigEvent(_ *reqState, p *plan) bigEvent {
+	d := anthTextDeltas[a.textIndex(p)][0]
+	i := bytes.Index(d, []byte(`"text":"`)) + len(`"text":"`)
+	return bigEvent{pre: d[:i:i], post: []byte(`"}}` + "\n\n")}
 }
 
 // anthAppendMessageHead appends the start of a Message object, up to its

@@ -50,10 +50,13 @@ import (
 // invocationLatency, firstByteLatency).
 //
 // Errors use Bedrock's restJson1 shape: the x-amzn-ErrorType header and
-// {"message": …}: ThrottlingException (429), InternalServerException (500),
+// {"message": …}: UnrecognizedClientException (401; AWS itself answers bad
+// credentials with 403), AccessDeniedException (403), ThrottlingException
+// (429), InternalServerException (500), ServiceUnavailableException (503),
 // ValidationException (400, 413), ResourceNotFoundException (404),
 // UnknownOperationException (405), with the request id in
-// x-amzn-RequestId. A dropped connection breaks off a stream after about half
+// x-amzn-RequestId. The in-stream error of both streams is a
+// modelStreamErrorException exception message. A dropped connection breaks off a stream after about half
 // of the tokens (no contentBlockStop, messageStop or finish chunk), and a
 // non-streaming request at that time without a response. Config.NoUsage
 // drops usage and invocation metrics (the real API always sends them).
@@ -215,8 +218,14 @@ func (b *bedrockProtocol) reject(w http.ResponseWriter, code int, kind, msg stri
 	switch kind {
 	case "invalid_request":
 		typ = "ValidationException"
+	case "unauthorized":
+		typ = "UnrecognizedClientException"
+	case "forbidden":
+		typ = "AccessDeniedException"
 	case "rate_limit":
 		typ = "ThrottlingException"
+	case "unavailable":
+		typ = "ServiceUnavailableException"
 	case "not_found":
 		typ = "ResourceNotFoundException"
 	case "method":
@@ -370,28 +379,11 @@ func bedrockAppendUsage(b []byte, p *plan) []byte {
 	return append(b, '}')
 }
 
-// bedrockWaitDrop waits until about half of the tokens would have been sent and
-// breaks the connection (a non-streaming request's drop).
-func bedrockWaitDrop(p *plan) {
-	at := p.t0
-	if k := p.n / 2; k > 0 {
-		at = p.at(k - 1)
-	}
-	if !p.waitFor.until(at) {
-		return
-	}
-	panic(http.ErrAbortHandler)
-}
-
 // --- Converse ---
 
 // bedrockServeConverse sends a Converse response at the time of the last token.
 func bedrockServeConverse(w http.ResponseWriter, st *reqState, p *plan) {
-	if p.drop {
-		bedrockWaitDrop(p)
-		return
-	}
-	if !p.waitFor.until(p.at(p.n - 1)) {
+	if !p.waitWhole(w) {
 		return
 	}
 	b := append(st.out[:0], `{"metrics":{"latencyMs":`...)
@@ -413,7 +405,7 @@ func bedrockServeConverse(w http.ResponseWriter, st *reqState, p *plan) {
 	}
 	b = append(b, '}')
 	st.out = b
-	writeJSON(w, http.StatusOK, b)
+	p.sendWhole(w, hdrJSON, b)
 }
 
 // bedrockServeConverseStream sends a ConverseStream event stream on the plan's
@@ -453,11 +445,7 @@ func bedrockServeConverseStream(w http.ResponseWriter, st *reqState, p *plan) {
 
 // bedrockServeInvoke sends an InvokeModel response at the time of the last token.
 func bedrockServeInvoke(w http.ResponseWriter, st *reqState, p *plan) {
-	if p.drop {
-		bedrockWaitDrop(p)
-		return
-	}
-	if !p.waitFor.until(p.at(p.n - 1)) {
+	if !p.waitWhole(w) {
 		return
 	}
 	st.writeHead(p.idBits, p.created, p.model)
@@ -482,7 +470,7 @@ func bedrockServeInvoke(w http.ResponseWriter, st *reqState, p *plan) {
 	h["X-Amzn-Bedrock-Invocation-Latency"] = []string{strconv.FormatInt(bedrockLatencyMs(p), 10)}
 	b = append(b, '}')
 	st.out = b
-	writeJSON(w, http.StatusOK, b)
+	p.sendWhole(w, hdrJSON, b)
 }
 
 // bedrockServeInvokeStream sends InvokeModelWithResponseStream chunks on the plan's
@@ -531,4 +519,36 @@ func bedrockAppendChunk(b []byte, st *reqState, p *plan, tail string, metrics bo
 	e.json = j
 	e.part = bedrockPayloadPart(e.part[:0], j)
 	return e.appendFrame(b, bedrockChunkHeaders, e.part)
+}
+
+// bedrockStreamError is the payload of the in-stream modelStreamErrorException.
+var bedrockStreamError = []byte(`{"message":"The model's response stream failed (simulated).","originalStatusCode":500,"originalMessage":"simulated model failure"}`)
+
+// streamFault: a frame with a bad CRC, or a modelStreamErrorException.
+func (b *bedrockProtocol) streamFault(out []byte, _ *reqState, _ *plan, kind ErrorKind) ([]byte, bool) {
+	switch kind {
+	case ErrorMalformed:
+		if b.op == bedrockInvokeStream {
+			return append(out, corruptFrame(bedrockChunks[0])...), true
+		}
+		return append(out, corruptFrame(bedrockDeltas[0])...), true
+	case ErrorEvent:
+		return exceptionFrame(out, "modelStreamErrorException", bedrockStreamError), true
+	}
+	return out, false
+}
+
+var (
+	bedrockDeltaHeaders = encodeHeaders("event", ":event-type", "contentBlockDelta", "application/json")
+	bedrockChunkHdrs    = encodeHeaders("event", ":event-type", "chunk", "application/json")
+)
+
+func (b *bedrockProtocol) bigEvent(_ *reqState, _ *plan) bigEvent {
+	if b.op == bedrockInvokeStream {
+		return bigEvent{
+			pre: []byte(`{"choices":[{"index":0,"delta":{"content":"`), post: []byte(`"},"finish_reason":null}]}`),
+			b64: true, headers: bedrockChunkHdrs,
+		}
+	}
+	return bigEvent{pre: []byte(`{"contentBlockIndex":0,"delta":{"text":"`), post: []byte(`"}}`), headers: bedrockDeltaHeaders}
 }

@@ -27,9 +27,13 @@ func (chatProtocol) decode(st *reqState, _ *http.Request) (request, error) {
 func (chatProtocol) reject(w http.ResponseWriter, code int, kind, msg string) {
 	typ, errCode := "invalid_request_error", "null"
 	switch kind {
+	case "unauthorized":
+		errCode = `"invalid_api_key"`
+	case "forbidden":
+		errCode = `"unsupported_country_region_territory"`
 	case "rate_limit":
 		typ, errCode = "rate_limit_error", `"rate_limit_exceeded"`
-	case "server":
+	case "server", "unavailable":
 		typ = "server_error"
 	}
 	b := make([]byte, 0, 128+len(msg))
@@ -85,7 +89,7 @@ func (chatProtocol) serveStream(w http.ResponseWriter, st *reqState, p *plan) {
 
 // serveJSON sends a non-streaming response at the time of the last token.
 func (chatProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *plan) {
-	if !p.waitWhole() {
+	if !p.waitWhole(w) {
 		return
 	}
 	b := st.out[:0]
@@ -105,5 +109,27 @@ func (chatProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *plan) {
 	}
 	b = append(b, '}')
 	st.out = b
-	writeJSON(w, http.StatusOK, b)
+	p.sendWhole(w, hdrJSON, b)
+}
+
+// streamFault: a chunk cut short, or OpenAI's in-stream error chunk
+// {"error": {…}}.
+func (chatProtocol) streamFault(b []byte, st *reqState, _ *plan, kind ErrorKind) ([]byte, bool) {
+	switch kind {
+	case ErrorMalformed:
+		b = append(b, "data: "...)
+		b = append(b, st.head...)
+		return append(b, `"choices":[{"index":0,"delta":{"content":`+"\n\n"...), true
+	case ErrorEvent:
+		return append(b, `data: {"error":{"message":"The server had an error while processing your request (simulated).","type":"server_error","param":null,"code":null}}`+"\n\n"...), true
+	}
+	return b, false
+}
+
+func (chatProtocol) bigEvent(st *reqState, _ *plan) bigEvent {
+	pre := append([]byte("data: "), st.head...)
+	return bigEvent{
+		pre:  append(pre, `"choices":[{"index":0,"delta":{"content":"`...),
+		post: []byte(`"},"finish_reason":null}]}` + "\n\n"),
+	}
 }

@@ -55,14 +55,65 @@
 // All randomness (lengths, injected failures, completion ids) comes from a
 // PCG generator seeded with [Config.Seed] and the index of the request, so the
 // same seed and the same request order give the same outputs. A fraction
-// [Config.ErrorRate] of requests fail with one of [Config.ErrorKinds]: an
-// immediate HTTP 429 or 500 with an OpenAI-style JSON error body, or a
-// connection dropped in the middle of the response.
+// [Config.ErrorRate] of requests fail with one of [Config.ErrorKinds],
+// drawn uniformly; [Config.Faults] give kinds rates of their own.
+//
+// # Faults
+//
+// One request can be given a fault, whatever the draws, by a marker
+// anywhere in its body — in the prompt, typically — "[[sim-fault:KIND]]"
+// ([FaultMarker]); that works for every protocol and is deterministic under
+// any concurrency. An unknown KIND is answered with HTTP 400. The kinds, in
+// each protocol's own shapes:
+//
+//   - 401, 403, 429 (with Retry-After: 1), 500, 503: answered at once with
+//     that status and the provider's error body: OpenAI {"error": {"message",
+//     "type", "param", "code"}}; Anthropic {"type": "error", "error":
+//     {"type", "message"}} (authentication_error, permission_error,
+//     rate_limit_error, api_error, overloaded_error); Bedrock and SageMaker
+//     {"message"} with x-amzn-ErrorType (UnrecognizedClientException,
+//     AccessDeniedException, ThrottlingException,
+//     InternalServerException/InternalFailure,
+//     ServiceUnavailableException/ServiceUnavailable); TGI {"error",
+//     "error_type"}; Ollama {"error"}.
+//   - drop: the connection is closed after about half of the tokens (on
+//     SageMaker's response stream: a ModelStreamError exception with
+//     ErrorCode StreamBroken, as SageMaker reports a broken container
+//     connection); reset: the TCP connection is reset (RST) there instead.
+//   - stall: no bytes for [Config.FaultDelay] after about half of the
+//     tokens, then the rest of the response; slow-start: no headers for
+//     FaultDelay, then the whole response, its schedule shifted.
+//   - truncate: a clean end after about half of the tokens, without the
+//     stream's terminator (data: [DONE], message_stop, response.completed,
+//     messageStop/metadata, the finish chunk, TGI's last line, Ollama's done
+//     line); a non-streaming body is cut in half.
+//   - malformed: after about half of the tokens, an event whose JSON is cut
+//     short (on AWS event streams, a frame whose CRC is wrong), then the
+//     rest of the stream; a non-streaming body that is not JSON.
+//   - error-event: after about half of the tokens, the provider's own
+//     in-stream error, then the end of the stream: OpenAI's {"error": {…}}
+//     chunk, the Responses API's "error" event, Anthropic's "event: error",
+//     Bedrock's modelStreamErrorException, SageMaker's ModelStreamError
+//     (ModelInvocationTimeExceeded), TGI's {"error", "error_type":
+//     "generation"} event, Ollama's {"error"} line. Non-streaming requests
+//     get the 500 answer instead.
+//   - oversized: valid content of [Config.OversizeBytes] (64 MiB by
+//     default) of text: in a stream, one text event (one SSE line, NDJSON
+//     line or event-stream frame) that large after about half of the
+//     tokens, written piece by piece; a non-streaming response holding that
+//     much text.
+//
+// Mid-stream faults strike before token N/2 (of N); a request with one
+// token gets them before its first. The in-memory [Transport] reports a
+// reset as a *net.OpError wrapping syscall.ECONNRESET. A client that cannot
+// connect (a closed port) or does not trust the server's certificate
+// ([StartTLS]) are client-side situations the simulator has no kind for.
 //
 // # Use
 //
 // [Start] runs a server in-process for tests (an [httptest.Server] on
-// 127.0.0.1); [ListenAndServe] serves on an address until a context is done;
+// 127.0.0.1), [StartTLS] the same with a certificate only its own client
+// trusts; [ListenAndServe] serves on an address until a context is done;
 // [Server] is an [http.Handler] for embedding elsewhere. [Server.Stats]
 // reports request counters.
 package sim

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,8 +34,9 @@ import (
 // object holding the whole text, as application/json; charset=utf-8.
 // created_at is the time the response starts, in RFC 3339 with
 // nanoseconds, the same on every line. Config.NoUsage leaves out the
-// counts. Errors are {"error": "…"} with the HTTP status; a dropped
-// response breaks the connection after about half of the lines.
+// counts. Errors are {"error": "…"} with the HTTP status (and, as a line
+// of the stream, the in-stream error event); a dropped response breaks the
+// connection after about half of the lines.
 type ollamaProtocol struct{ chat bool }
 
 func init() {
@@ -221,7 +223,7 @@ func (o ollamaProtocol) serveStream(w http.ResponseWriter, st *reqState, p *plan
 
 // serveJSON sends a non-streaming response at the time of the last token.
 func (o ollamaProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *plan) {
-	if !p.waitWhole() {
+	if !p.waitWhole(w) {
 		return
 	}
 	b := append(st.out[:0], st.head...)
@@ -245,7 +247,26 @@ func (o ollamaProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *plan) 
 	b = o.appendMetrics(b, p)
 	b = append(b, '}')
 	st.out = b
-	ollamaWrite(w, http.StatusOK, b)
+	p.sendWhole(w, hdrOllamaJSON, b)
+}
+
+// streamFault: a line cut short, or Ollama's {"error": …} line.
+func (o ollamaProtocol) streamFault(b []byte, st *reqState, _ *plan, kind ErrorKind) ([]byte, bool) {
+	switch kind {
+	case ErrorMalformed:
+		return append(append(b, st.head...), "\"response\":\n"...), true
+	case ErrorEvent:
+		return append(b, `{"error":"an error was encountered while running the model: simulated failure"}`+"\n"...), true
+	}
+	return b, false
+}
+
+func (o ollamaProtocol) bigEvent(st *reqState, _ *plan) bigEvent {
+	pre, post := `"response":"`, `","done":false}`+"\n"
+	if o.chat {
+		pre, post = `"message":{"role":"assistant","content":"`, `"},"done":false}`+"\n"
+	}
+	return bigEvent{pre: append(bytes.Clone(st.head), pre...), post: []byte(post)}
 }
 
 // appendMetrics appends Ollama's metrics, each with a leading comma, leaving

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -392,9 +393,26 @@ func serveResponsesStream(w http.ResponseWriter, st *reqState, p *plan, ids *res
 // serveResponsesJSON sends a non-streaming response at the time of the last
 // token.
 func serveResponsesJSON(w http.ResponseWriter, st *reqState, p *plan, ids *respIDs) {
-	if !p.waitWhole() {
+	if !p.waitWhole(w) {
 		return
 	}
 	st.out = appendRespObject(st.out[:0], p, ids, true)
-	writeJSON(w, http.StatusOK, st.out)
+	p.sendWhole(w, hdrJSON, st.out)
+}
+
+// streamFault: a delta event cut short, or the Responses API's "error"
+// event.
+func (responsesProtocol) streamFault(b []byte, st *reqState, _ *plan, kind ErrorKind) ([]byte, bool) {
+	switch kind {
+	case ErrorMalformed:
+		b = append(b, st.head...)
+		return append(b, "\n\n"...), true
+	case ErrorEvent:
+		return append(b, "event: error\ndata: "+`{"type":"error","code":"server_error","message":"The server had an error while processing your request (simulated).","param":null,"sequence_number":0}`+"\n\n"...), true
+	}
+	return b, false
+}
+
+func (responsesProtocol) bigEvent(st *reqState, _ *plan) bigEvent {
+	return bigEvent{pre: bytes.Clone(st.head), post: []byte(`","logprobs":[],"sequence_number":0}` + "\n\n")}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math"
 	"math/bits"
 	"math/rand/v2"
@@ -40,8 +42,20 @@ type Config struct {
 	// ErrorRate is the fraction of requests that fail (0..1).
 	ErrorRate float64
 	// ErrorKinds are the failures drawn from, uniformly, when a request
-	// fails; default {Error429, Error500, ErrorDropMidStream}.
+	// fails (any of FaultKinds); default {Error429, Error500,
+	// ErrorDropMidStream}.
 	ErrorKinds []ErrorKind
+	// Faults are failures with rates of their own: beyond the ErrorRate
+	// draw, a request gets Faults[i].Kind with probability Faults[i].Rate.
+	// ErrorRate plus the rates must not exceed 1. A fault marker in a
+	// request (FaultMarker) overrides every draw.
+	Faults []Fault
+	// FaultDelay is how long an ErrorStall stalls and an ErrorSlowStart
+	// waits before its headers; default 30 s.
+	FaultDelay time.Duration
+	// OversizeBytes is the text size of an ErrorOversized response;
+	// default 64 MiB.
+	OversizeBytes int
 	// NoUsage suppresses token usage in all responses, even when the request
 	// asks for it with stream_options.include_usage.
 	NoUsage bool
@@ -105,13 +119,28 @@ func (c *Config) validate() error {
 		return fmt.Errorf("sim: negative Capacity %d", c.Capacity)
 	case !(c.ErrorRate >= 0 && c.ErrorRate <= 1):
 		return fmt.Errorf("sim: ErrorRate %v outside [0, 1]", c.ErrorRate)
+	case c.FaultDelay < 0:
+		return fmt.Errorf("sim: negative FaultDelay %v", c.FaultDelay)
+	case c.OversizeBytes < 0:
+		return fmt.Errorf("sim: negative OversizeBytes %d", c.OversizeBytes)
 	}
 	for _, k := range c.ErrorKinds {
-		switch k {
-		case Error429, Error500, ErrorDropMidStream:
-		default:
-			return fmt.Errorf("sim: unknown ErrorKind %q", k)
+		if !k.valid() {
+			return fmt.Errorf("sim: unknown ErrorKind %q (known: %s)", k, kindList())
 		}
+	}
+	total := c.ErrorRate
+	for _, f := range c.Faults {
+		if !f.Kind.valid() {
+			return fmt.Errorf("sim: unknown fault kind %q (known: %s)", f.Kind, kindList())
+		}
+		if !(f.Rate >= 0 && f.Rate <= 1) {
+			return fmt.Errorf("sim: fault %s: rate %v outside [0, 1]", f.Kind, f.Rate)
+		}
+		total += f.Rate
+	}
+	if total > 1+1e-9 {
+		return fmt.Errorf("sim: ErrorRate and fault rates add up to %v, more than 1", total)
 	}
 	return nil
 }
@@ -138,8 +167,9 @@ type Stats struct {
 	// Requests counts every request the handler received.
 	Requests int64
 	// Errors counts requests that did not get a complete response by design:
-	// injected failures (429, 500, drops) and rejected requests (400, 404,
-	// 405, 413). Clients that go away are not counted.
+	// injected failures (every ErrorKind but ErrorStall, ErrorSlowStart and
+	// ErrorOversized, whose responses are complete) and rejected requests
+	// (400, 404, 405, 413). Clients that go away are not counted.
 	Errors int64
 	// Active is the number of requests being served now (past the capacity
 	// queue, not yet finished).
@@ -178,6 +208,13 @@ func New(cfg Config) *Server {
 	if cfg.Model == "" {
 		cfg.Model = defaultModel
 	}
+	if cfg.FaultDelay == 0 {
+		cfg.FaultDelay = defaultFaultDelay
+	}
+	if cfg.OversizeBytes == 0 {
+		cfg.OversizeBytes = defaultOversizeBytes
+	}
+	cfg.Faults = append([]Fault(nil), cfg.Faults...)
 	s := &Server{cfg: cfg, fine: fineWait}
 	if cfg.TimersOnly {
 		s.fine = 0
@@ -220,6 +257,19 @@ func (s *Server) Stats() Stats {
 func Start(cfg Config) (*httptest.Server, *Server) {
 	s := New(cfg)
 	return httptest.NewServer(s), s
+}
+
+// StartTLS is Start with TLS (HTTP/1.1 and HTTP/2) and httptest's
+// self-signed certificate, which only the httptest.Server's Client trusts:
+// any other client fails its handshake, as with a server whose certificate
+// is not trusted. The server does not log errors (such failed handshakes).
+func StartTLS(cfg Config) (*httptest.Server, *Server) {
+	s := New(cfg)
+	ts := httptest.NewUnstartedServer(s)
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	return ts, s
 }
 
 // shutdownGrace is how long ListenAndServe lets in-flight requests finish
@@ -266,33 +316,36 @@ func ListenAndServe(ctx context.Context, addr string, cfg Config, ready func(net
 
 // plan is what the server decided for one request.
 type plan struct {
-	model   string    // model name to echo
-	idBits  uint64    // random bits for response ids
-	created int64     // Unix time the request arrived
-	prompt  int       // prompt tokens
-	n       int       // output tokens
-	finish  string    // finish_reason
-	stream  bool      // SSE response
-	usage   bool      // send usage
-	drop    bool      // abort the connection after n/2 tokens
-	t0      time.Time // start of the schedule
-	ttft    time.Duration
-	itl     time.Duration
-	waitFor waiter
+	model    string        // model name to echo
+	idBits   uint64        // random bits for response ids
+	created  int64         // Unix time the request arrived
+	prompt   int           // prompt tokens
+	n        int           // output tokens
+	finish   string        // finish_reason
+	stream   bool          // SSE response
+	usage    bool          // send usage
+	fault    ErrorKind     // injected mid-stream fault (see cut), or ""
+	proto    protocol      // the protocol serving the request
+	delay    time.Duration // Config.FaultDelay
+	oversize int           // Config.OversizeBytes
+	t0       time.Time     // start of the schedule
+	ttft     time.Duration
+	itl      time.Duration
+	waitFor  waiter
 }
 
 // waitWhole waits until a non-streaming response is due (the time of its
 // last token) and reports true, or false if the client went away. A
-// request drawn to drop has its connection aborted instead, at the time a
-// stream would have broken off (after about half of its tokens).
-func (p *plan) waitWhole() bool {
-	if p.drop {
-		at := p.t0
-		if k := p.n / 2; k > 0 {
-			at = p.at(k - 1)
-		}
-		if !p.waitFor.until(at) {
+// request drawn to drop or reset has its connection aborted or reset
+// instead, at the time a stream would have broken off (after about half of
+// its tokens). w is the request's ResponseWriter.
+func (p *plan) waitWhole(w http.ResponseWriter) bool {
+	if p.fault == ErrorDropMidStream || p.fault == ErrorReset {
+		if !p.waitFor.until(p.cutTime()) {
 			return false
+		}
+		if p.fault == ErrorReset {
+			resetConn(w)
 		}
 		panic(http.ErrAbortHandler)
 	}
@@ -313,12 +366,23 @@ type protocol interface {
 	// latency model needs.
 	decode(st *reqState, r *http.Request) (request, error)
 	// reject answers with the protocol's error shape. kind is the error
-	// category: "invalid_request", "rate_limit" (HTTP 429, when injected
-	// with Retry-After), "server" (HTTP 500), "not_found" or "method".
+	// category: "invalid_request", "unauthorized" (401), "forbidden" (403),
+	// "rate_limit" (HTTP 429, when injected with Retry-After), "server"
+	// (HTTP 500), "unavailable" (503), "not_found" or "method".
 	reject(w http.ResponseWriter, code int, kind, msg string)
-	// respond sends the response on the plan's schedule (p.drop: break the
-	// connection after about half of the tokens, with panic(http.ErrAbortHandler)).
+	// respond sends the response on the plan's schedule, with its
+	// mid-stream fault (p.fault) if any: streams run it through
+	// output.tokens, whole bodies through plan.waitWhole and
+	// plan.sendWhole.
 	respond(w http.ResponseWriter, st *reqState, p *plan)
+	// streamFault appends the protocol's own bytes for a mid-stream fault:
+	// for ErrorMalformed an event that does not parse, for ErrorEvent the
+	// provider's in-stream error event, for ErrorDropMidStream the event
+	// that reports a broken stream where the provider sends one (ok false
+	// when it does not).
+	streamFault(b []byte, st *reqState, p *plan, kind ErrorKind) (_ []byte, ok bool)
+	// bigEvent returns the framing of a text event, for ErrorOversized.
+	bigEvent(st *reqState, p *plan) bigEvent
 }
 
 // request is what a protocol decoded from a request.
@@ -414,20 +478,49 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, start time.Time, 
 		p.n, p.finish = req.limit, "length"
 	}
 
-	if float64(errDraw>>11)*0x1p-53 < s.cfg.ErrorRate {
+	var fault ErrorKind
+	if u := float64(errDraw>>11) * 0x1p-53; u < s.cfg.ErrorRate {
 		k, _ := bits.Mul64(kindDraw, uint64(len(s.kinds)))
-		switch s.kinds[k] {
-		case Error429:
-			w.Header()["Retry-After"] = hdrOne
-			s.reject(w, proto, http.StatusTooManyRequests, "rate_limit", "Rate limit reached for requests (simulated).")
-			return
-		case Error500:
-			s.reject(w, proto, http.StatusInternalServerError, "server", "The server had an error while processing your request (simulated).")
-			return
-		default:
-			s.stats.errors.Add(1)
-			p.drop = true
+		fault = s.kinds[k]
+	} else {
+		u -= s.cfg.ErrorRate
+		for _, f := range s.cfg.Faults {
+			if u < f.Rate {
+				fault = f.Kind
+				break
+			}
+			u -= f.Rate
 		}
+	}
+	if k, found, err := markedFault(st.body); err != nil {
+		s.reject(w, proto, http.StatusBadRequest, "invalid_request", err.Error())
+		return
+	} else if found {
+		fault = k
+	}
+	if fault == ErrorEvent && !req.stream {
+		fault = Error500
+	}
+	if code, kind, msg, ok := fault.status(); ok {
+		if fault == Error429 {
+			w.Header()["Retry-After"] = hdrOne
+		}
+		s.reject(w, proto, code, kind, msg)
+		return
+	}
+	switch fault {
+	case ErrorStall, ErrorSlowStart, ErrorOversized, "":
+	default:
+		s.stats.errors.Add(1)
+	}
+	p.proto, p.delay, p.oversize = proto, s.cfg.FaultDelay, s.cfg.OversizeBytes
+	if fault.midStream() {
+		p.fault = fault
+	}
+	if fault == ErrorOversized && !req.stream {
+		// A whole body with that much text, at once.
+		p.n, p.itl, p.finish = (p.oversize/wordsBytes+1)*len(words), 0, "stop"
+		st.out = make([]byte, 0, p.oversize+64<<10) // one allocation, not a doubling series
 	}
 
 	ctx := r.Context()
@@ -459,6 +552,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, start time.Time, 
 
 	p.waitFor = waiter{done: ctx.Done(), fine: s.fine}
 	defer p.waitFor.stop()
+	if fault == ErrorSlowStart {
+		p.t0 = p.t0.Add(p.delay)
+		if !p.waitFor.until(p.t0) {
+			return
+		}
+	}
 	proto.respond(w, st, &p)
 }
 

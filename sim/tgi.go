@@ -179,8 +179,10 @@ func (t *tgiProtocol) reject(w http.ResponseWriter, code int, kind, msg string) 
 	}
 	typ := "validation"
 	switch kind {
-	case "rate_limit":
+	case "rate_limit", "unavailable":
 		typ = "overloaded"
+	case "unauthorized", "forbidden":
+		typ = kind
 	case "server":
 		typ = "incomplete_generation"
 	case "not_found", "method":
@@ -209,6 +211,12 @@ func (t *tgiProtocol) rejectSageMaker(w http.ResponseWriter, code int, kind, msg
 	switch {
 	case kind == "rate_limit":
 		typ, code = "ThrottlingException", http.StatusTooManyRequests
+	case kind == "unauthorized":
+		typ = "UnrecognizedClientException"
+	case kind == "forbidden":
+		typ = "AccessDeniedException"
+	case kind == "unavailable":
+		typ = "ServiceUnavailable"
 	case kind == "server":
 		typ, code = "InternalFailure", http.StatusInternalServerError
 	case kind == "invalid_request" && code == http.StatusBadRequest:
@@ -255,11 +263,9 @@ var (
 	hdrAllTraffic  = []string{"AllTraffic"}
 	hdrNo          = []string{"no"}
 
-	// payloadPartHeaders and streamBrokenHeaders are the encoded headers of
-	// a PayloadPart event and a ModelStreamError exception, written by the
-	// AWS SDK's encoder.
+	// payloadPartHeaders are the encoded headers of a PayloadPart event,
+	// written by the AWS SDK's encoder.
 	payloadPartHeaders  = encodeHeaders("event", ":event-type", "PayloadPart", "application/octet-stream")
-	streamBrokenHeaders = encodeHeaders("exception", ":exception-type", "ModelStreamError", "application/json")
 	streamBrokenPayload = []byte(`{"Message":"The model's response stream was interrupted (simulated).","ErrorCode":"StreamBroken"}`)
 )
 
@@ -367,14 +373,6 @@ func appendWords(b []byte, n int) []byte {
 	return b
 }
 
-// sendN is the number of tokens sent: about half when the connection drops.
-func sendN(p *plan) int {
-	if p.drop {
-		return p.n / 2
-	}
-	return p.n
-}
-
 // serveSSE streams TGI's server-sent events on the plan's schedule.
 func (t *tgiProtocol) serveSSE(w http.ResponseWriter, st *reqState, p *plan) {
 	h := w.Header()
@@ -383,20 +381,12 @@ func (t *tgiProtocol) serveSSE(w http.ResponseWriter, st *reqState, p *plan) {
 	h["X-Accel-Buffering"] = hdrNo
 	w.WriteHeader(http.StatusOK)
 	out := newOutput(w, st)
-	for i := range sendN(p) {
-		if !out.waitUntil(&p.waitFor, p.at(i)) {
-			return
-		}
+	if out.tokens(p, func(i int) {
 		out.b = append(out.b, "data:"...)
 		out.b = t.appendTokenLine(out.b, p, i)
 		out.b = append(out.b, "\n\n"...)
-		if len(out.b) >= writeThreshold {
-			out.write()
-		}
-	}
-	out.flush()
-	if p.drop {
-		panic(http.ErrAbortHandler)
+	}) {
+		out.flush()
 	}
 }
 
@@ -415,7 +405,7 @@ func (t *tgiProtocol) serveEventStream(w http.ResponseWriter, st *reqState, p *p
 	out := newOutput(w, st)
 	hl := len(payloadPartHeaders)
 	if !p.stream {
-		if p.drop {
+		if p.fault == ErrorDropMidStream {
 			sendBroken(&out, p)
 			return
 		}
@@ -429,39 +419,71 @@ func (t *tgiProtocol) serveEventStream(w http.ResponseWriter, st *reqState, p *p
 		out.flush()
 		return
 	}
-	for i := range sendN(p) {
-		if !out.waitUntil(&p.waitFor, p.at(i)) {
-			return
-		}
+	if out.tokens(p, func(i int) {
 		var start int
 		out.b, start = beginFrame(out.b, payloadPartHeaders)
 		out.b = append(out.b, "data:"...)
 		out.b = t.appendTokenLine(out.b, p, i)
 		out.b = endFrame(append(out.b, "\n\n"...), start, hl)
-		if len(out.b) >= writeThreshold {
-			out.write()
+	}) {
+		out.flush()
+	}
+}
+
+var (
+	modelStreamTimeout = []byte(`{"Message":"The model failed to finish sending the response within the timeout period (simulated).","ErrorCode":"ModelInvocationTimeExceeded"}`)
+	tgiStreamError     = []byte(`data:{"error":"Request failed during generation: simulated failure","error_type":"generation"}` + "\n\n")
+)
+
+// streamFault: on SageMaker's event stream a PayloadPart with a bad CRC or
+// a ModelStreamError (ErrorCode ModelInvocationTimeExceeded, or
+// StreamBroken for a drop); on TGI's SSE a line cut short or TGI's
+// {"error", "error_type": "generation"} event.
+func (t *tgiProtocol) streamFault(b []byte, st *reqState, p *plan, kind ErrorKind) ([]byte, bool) {
+	if t.route == smInvokeStream {
+		switch kind {
+		case ErrorDropMidStream:
+			return exceptionFrame(b, "ModelStreamError", streamBrokenPayload), true
+		case ErrorMalformed:
+			var start int
+			b, start = beginFrame(b, payloadPartHeaders)
+			b = append(b, "data:"...)
+			b = t.appendTokenLine(b, p, p.cut())
+			b = endFrame(append(b, "\n\n"...), start, len(payloadPartHeaders))
+			b[len(b)-1] ^= 0xff
+			return b, true
+		case ErrorEvent:
+			return exceptionFrame(b, "ModelStreamError", modelStreamTimeout), true
 		}
+		return b, false
 	}
-	if p.drop {
-		sendBroken(&out, p)
-		return
+	switch kind {
+	case ErrorMalformed:
+		return append(b, "data:{\"index\":\n\n"...), true
+	case ErrorEvent:
+		return append(b, tgiStreamError...), true
 	}
-	out.flush()
+	return b, false
+}
+
+func (t *tgiProtocol) bigEvent(_ *reqState, p *plan) bigEvent {
+	e := bigEvent{
+		pre:  []byte(`data:{"index":` + itoa(p.cut()) + `,"token":{"id":1000,"text":"`),
+		post: []byte(`","logprob":-0.25,"special":false},"generated_text":null,"details":null}` + "\n\n"),
+	}
+	if t.route == smInvokeStream {
+		e.headers = payloadPartHeaders
+	}
+	return e
 }
 
 // sendBroken sends SageMaker's ModelStreamError (StreamBroken) at the time
 // the container's connection would break (about half of the tokens).
 func sendBroken(out *output, p *plan) {
-	at := p.t0
-	if k := p.n / 2; k > 0 {
-		at = p.at(k - 1)
-	}
-	if !out.waitUntil(&p.waitFor, at) {
+	if !out.waitUntil(&p.waitFor, p.cutTime()) {
 		return
 	}
-	var start int
-	out.b, start = beginFrame(out.b, streamBrokenHeaders)
-	out.b = endFrame(append(out.b, streamBrokenPayload...), start, len(streamBrokenHeaders))
+	out.b = exceptionFrame(out.b, "ModelStreamError", streamBrokenPayload)
 	out.flush()
 }
 
@@ -476,7 +498,7 @@ func (t *tgiProtocol) appendGenerateResponse(b []byte, p *plan) []byte {
 		b = append(b, `","generated_tokens":`...)
 		b = strconv.AppendInt(b, int64(p.n), 10)
 		b = append(b, `,"seed":null,"prefill":[],"tokens":[`...)
-		for i := 0; i < p.n; i++ {
+		for i := 0; i < p.n && p.fault != ErrorOversized; i++ { // an oversized body is oversized by its text
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -492,7 +514,7 @@ func (t *tgiProtocol) appendGenerateResponse(b []byte, p *plan) []byte {
 // for SageMaker's InvokeEndpoint of a streaming request, the SSE body TGI
 // streamed, relayed at once.
 func (t *tgiProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *plan) {
-	if !p.waitWhole() {
+	if !p.waitWhole(w) {
 		return
 	}
 	b := st.out[:0]
@@ -503,11 +525,7 @@ func (t *tgiProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *plan) {
 			b = append(b, "\n\n"...)
 		}
 		st.out = b
-		h := w.Header()
-		h["Content-Type"] = hdrSSE
-		h["Content-Length"] = []string{itoa(len(b))}
-		w.WriteHeader(http.StatusOK)
-		w.Write(b)
+		p.sendWhole(w, hdrSSE, b)
 		return
 	}
 	if t.route != tgiGenerate {
@@ -518,5 +536,5 @@ func (t *tgiProtocol) serveJSON(w http.ResponseWriter, st *reqState, p *plan) {
 		b = append(b, ']')
 	}
 	st.out = b
-	writeJSON(w, http.StatusOK, b)
+	p.sendWhole(w, hdrJSON, b)
 }

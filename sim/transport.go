@@ -15,7 +15,8 @@ import (
 // the handler writes and flushes. With Config.TimersOnly it works inside a
 // testing/synctest bubble, where timing tests then run on the fake clock.
 // A handler that aborts (an injected drop) ends the body with
-// io.ErrUnexpectedEOF, as a broken connection does.
+// io.ErrUnexpectedEOF, as a broken connection does; an injected reset ends
+// it with a *net.OpError wrapping syscall.ECONNRESET.
 func Transport(s *Server) http.RoundTripper { return transport{s} }
 
 type transport struct{ s *Server }
@@ -107,6 +108,13 @@ func (w *pipeWriter) WriteHeader(code int) { w.writeHeader(code) }
 func (w *pipeWriter) Write(b []byte) (int, error) {
 	w.writeHeader(http.StatusOK)
 	return w.pw.Write(b)
+}
+
+// reset fails the body with ECONNRESET, as a reset connection does
+// (ErrorReset).
+func (w *pipeWriter) reset() {
+	w.writeHeader(http.StatusOK)
+	w.pw.CloseWithError(errConnReset)
 }
 
 // Flush is a no-op: the pipe delivers each write as it happens.

@@ -25,6 +25,14 @@ var words = []string{
 // Pre-built pieces of the wire format. A chunk event is
 // "data: " + reqState.head + tail, where head is
 // {"id":"chatcmpl-…","object":"chat.completion.chunk","created":…,"model":"…",
+// wordsBytes is the length of all words together.
+var wordsBytes = func() (n int) {
+	for _, w := range words {
+		n += len(w)
+	}
+	return n
+}()
+
 var (
 	roleTail         = []byte(`"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}` + "\n\n")
 	finishStopTail   = []byte(`"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n")
@@ -332,15 +340,15 @@ func (o *output) flush() bool {
 }
 
 // tokens sends the output tokens on the plan's schedule: before token i it
-// waits for its time, then emit(i) appends it. A request drawn to drop
-// breaks off after about half of them (panic(http.ErrAbortHandler), after a
-// flush). It reports false when the client went away.
+// waits for its time, then emit(i) appends it. A mid-stream fault
+// (p.fault) strikes before token p.cut() (see output.streamFault). It
+// reports false when the stream must end here: the client went away, or
+// the fault ended it.
 func (o *output) tokens(p *plan, emit func(i int)) bool {
-	n := p.n
-	if p.drop {
-		n = p.n / 2
-	}
-	for i := 0; i < n; i++ {
+	for i := 0; i < p.n; i++ {
+		if p.fault != "" && i == p.cut() && !o.streamFault(p) {
+			return false
+		}
 		if !o.waitUntil(&p.waitFor, p.at(i)) {
 			return false
 		}
@@ -348,10 +356,6 @@ func (o *output) tokens(p *plan, emit func(i int)) bool {
 		if len(o.b) >= writeThreshold {
 			o.write()
 		}
-	}
-	if p.drop {
-		o.flush()
-		panic(http.ErrAbortHandler)
 	}
 	return true
 }

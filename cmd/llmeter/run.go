@@ -40,6 +40,7 @@ type runFlags struct {
 	endpointFlags
 	arrivalFlags
 	callbackFlags
+	timeoutFlags
 	rate                         float64
 	rampTo                       float64
 	rampDuration                 time.Duration
@@ -106,7 +107,8 @@ refuses the credentials.`,
 	f.arrivalFlags.register(fs, true)
 	f.callbackFlags.register(fs)
 	fs.BoolVar(&f.report, "report", false, "also write report.html (charts and statistics) into the run folder")
-	fs.DurationVar(&f.timeout, "timeout", llmeter.DefaultTimeout, "timeout of each request")
+	fs.DurationVar(&f.timeout, "timeout", llmeter.DefaultTimeout, "timeout of each request, retries included")
+	f.timeoutFlags.register(fs)
 	fs.DurationVar(&f.grace, "grace", llmeter.DefaultGracePeriod, "on Ctrl-C, how long requests in flight may still finish")
 	fs.StringVar(&f.output, "output", "", "run `folder` to write (default ./"+defaultOutputDir+"/<run name>); must not exist")
 	fs.StringVar(&f.runName, "run-name", "", "run name, the folder ./"+defaultOutputDir+"/<run name> (default the local time YYYYMMDD-HHMMSS)")
@@ -299,6 +301,7 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 			need: min(abortLookahead, max(planned, 1)), cancel: cancel,
 		}}, extra...),
 	}
+	f.timeoutFlags.apply(runner)
 	runner.OnProgress = sess.onProgress(nil, true)
 
 	// A generated name is the local time; if that folder exists (two runs

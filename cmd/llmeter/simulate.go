@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,8 @@ type simulateFlags struct {
 	tokens, capacity   int
 	jitter, errorRate  float64
 	errors             []string
+	faults             []string
+	faultDelay         time.Duration
 	noUsage            bool
 	seed               uint64
 	model              string
@@ -49,7 +53,23 @@ its first token, then --itl per token; it has --tokens output tokens (spread
 by --jitter, capped by the request's max_tokens). --capacity limits how many
 requests are served at once (the others queue), and --error-rate makes that
 fraction of requests fail with one of --errors: 429, 500 or drop (the
-connection is cut mid-stream).`,
+connection is cut mid-stream).
+
+--fault KIND=RATE injects one kind of fault into that fraction of requests
+(repeatable), in each protocol's own shapes; a request whose prompt holds
+the marker [[sim-fault:KIND]] gets that fault whatever the rates. Kinds:
+
+  401 403 429 500 503   that HTTP status, with the provider's error body
+                        (429 with Retry-After)
+  drop, reset           the connection closed / reset (RST) mid-stream
+  stall                 no bytes for --fault-delay mid-stream, then the rest
+  slow-start            no headers for --fault-delay, then the response
+  truncate              the stream ends cleanly without its terminator
+  malformed             an event that does not parse (AWS: a bad CRC)
+  error-event           the provider's in-stream error event, then the end
+  oversized             one 64 MiB text event (a 64 MiB body unstreamed)
+
+Mid-stream faults strike after about half of the tokens.`,
 		Example: `  # Serve on 127.0.0.1:8000, then run against it from another terminal
   llmeter simulate
   llmeter run --base-url http://127.0.0.1:8000/v1 --model sim-model
@@ -60,6 +80,10 @@ connection is cut mid-stream).`,
 
   # A slow, saturated server: 4 requests at a time, 2% of them throttled
   llmeter simulate --ttft 800ms --itl 40ms --capacity 4 --error-rate 0.02 --errors 429
+
+  # 5% throttled, 1% stalled for 45 s, and one request reset on demand
+  llmeter simulate --fault 429=0.05 --fault stall=0.01 --fault-delay 45s
+  #   (a prompt containing [[sim-fault:reset]] gets its connection reset)
 
   # Any free port (the address is printed)
   llmeter simulate --addr 127.0.0.1:0`,
@@ -77,6 +101,8 @@ connection is cut mid-stream).`,
 	fs.IntVar(&f.capacity, "capacity", 0, "requests served at once, the others wait (0: unlimited)")
 	fs.Float64Var(&f.errorRate, "error-rate", 0, "fraction of requests that fail (0 to 1)")
 	fs.StringSliceVar(&f.errors, "errors", []string{"429", "500", "drop"}, "kinds of failure, drawn uniformly: 429, 500, drop")
+	fs.StringArrayVar(&f.faults, "fault", nil, "inject a fault into a fraction of requests: `KIND=RATE` (repeatable; kinds above)")
+	fs.DurationVar(&f.faultDelay, "fault-delay", 30*time.Second, "how long a stall or slow-start fault lasts")
 	fs.BoolVar(&f.noUsage, "no-usage", false, "never report token usage (clients must count tokens themselves)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed of all random draws (output lengths, failures)")
 	fs.StringVar(&f.model, "model", defaultSimModel, "model name in responses when the request names none")
@@ -89,6 +115,7 @@ func (f *simulateFlags) config() (sim.Config, error) {
 		TTFT: f.ttft, PrefillPerToken: f.prefill, ITL: f.itl,
 		OutputTokens: f.tokens, OutputJitter: f.jitter, Capacity: f.capacity,
 		ErrorRate: f.errorRate, NoUsage: f.noUsage, Seed: f.seed, Model: f.model,
+		FaultDelay: f.faultDelay,
 	}
 	switch {
 	case f.ttft < 0 || f.prefill < 0 || f.itl < 0:
@@ -101,6 +128,25 @@ func (f *simulateFlags) config() (sim.Config, error) {
 		return cfg, usageErrorf("--capacity must not be negative, got %d", f.capacity)
 	case !(f.errorRate >= 0 && f.errorRate <= 1):
 		return cfg, usageErrorf("--error-rate must be between 0 and 1, got %v", f.errorRate)
+	case f.faultDelay <= 0:
+		return cfg, usageErrorf("--fault-delay must be positive, got %v", f.faultDelay)
+	}
+	total := f.errorRate
+	for _, s := range f.faults {
+		k, r, ok := strings.Cut(s, "=")
+		kind := sim.ErrorKind(strings.TrimSpace(k))
+		if !ok || !slices.Contains(sim.FaultKinds, kind) {
+			return cfg, usageErrorf("--fault %q: want KIND=RATE with KIND one of %s", s, faultKindList())
+		}
+		rate, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+		if err != nil || !(rate >= 0 && rate <= 1) {
+			return cfg, usageErrorf("--fault %q: the rate must be a number between 0 and 1", s)
+		}
+		total += rate
+		cfg.Faults = append(cfg.Faults, sim.Fault{Kind: kind, Rate: rate})
+	}
+	if total > 1 {
+		return cfg, usageErrorf("--error-rate and the --fault rates add up to %v, more than 1", total)
 	}
 	for _, k := range f.errors {
 		switch kind := sim.ErrorKind(strings.TrimSpace(k)); kind {
@@ -111,6 +157,14 @@ func (f *simulateFlags) config() (sim.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+func faultKindList() string {
+	s := make([]string, len(sim.FaultKinds))
+	for i, k := range sim.FaultKinds {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
 }
 
 func (f *simulateFlags) run(cmd *cobra.Command, e *env) error {

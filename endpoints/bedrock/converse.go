@@ -31,7 +31,7 @@ type ConverseConfig struct {
 	// Region defaults to the standard AWS chain ($AWS_REGION, the profile).
 	Region string
 	// MaxAttempts is the SDK's total attempts per call in standard retry
-	// mode (1: no retries); 0 means 3.
+	// mode; 0 means 1 (no retries).
 	MaxAttempts int
 	// EndpointURL overrides the bedrock-runtime URL (a VPC endpoint, a
 	// gateway, the simulator).

@@ -14,9 +14,11 @@
 //	resp := llmeter.Invoke(ctx, ep, payload)
 //
 // The endpoints call Bedrock through the AWS SDK for Go v2
-// (service/bedrockruntime), which signs requests with SigV4, retries in
-// standard mode up to MaxAttempts (default 3, LLMeter's max_attempts) and
-// decodes event streams. Region and credentials come from the config or the
+// (service/bedrockruntime), which signs requests with SigV4 and decodes
+// event streams; it retries only when MaxAttempts (LLMeter's max_attempts)
+// is above its default of 1, because retries hide errors and distort
+// latency (LLMeter's default is 3; llmeter.Runner.Retries is the retry
+// setting common to every endpoint). Region and credentials come from the config or the
 // standard AWS chain (environment, shared files, SSO, roles); EndpointURL
 // points the client elsewhere (a VPC endpoint, a gateway, the simulator in
 // package sim). Retries happen inside the timer, as in LLMeter, and are
@@ -94,8 +96,10 @@
 //     Exceptions LLMeter does not list are *llmeter.APIError.
 //   - Malformed responses or event streams (bad JSON, bad frames, a chunk
 //     that is not JSON) are *llmeter.ProtocolError.
-//   - A ConverseStream that ends without messageStop and metadata wraps
-//     llmeter.ErrIncompleteStream.
+//   - A ConverseStream that ends without messageStop and metadata, and an
+//     InvokeModelWithResponseStream without a chunk holding
+//     "amazon-bedrock-invocationMetrics" (which Bedrock adds to the last
+//     chunk of every model's stream), wrap llmeter.ErrIncompleteStream.
 //   - Transport errors, including a connection dropped mid-stream (which the
 //     SDK's event-stream reader alone would take for the end of the stream)
 //     and context deadlines, are returned wrapped ("bedrock: …").
@@ -117,9 +121,10 @@
 //   - The Go SDK ends an event stream at an exception event, so an
 //     InvokeModelWithResponseStream exception ends the parse (LLMeter keeps
 //     looping); the error is recorded the same way.
-//   - A ConverseStream without messageStop and metadata is an error; a
-//     connection dropped mid-stream is an error (boto3 may take it for the end
-//     of the stream).
+//   - A ConverseStream without messageStop and metadata, or an
+//     InvokeModelWithResponseStream without invocation metrics, is an error;
+//     a connection dropped mid-stream is an error (boto3 may take it for the
+//     end of the stream).
 //   - Converse usage zeros are kept when summing metadata events, as the spec
 //     asks (older LLMeter versions skipped them).
 //   - Mid-stream exceptions are classified by their documented HTTP status.

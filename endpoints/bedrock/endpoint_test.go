@@ -172,7 +172,7 @@ func TestSavedConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{"endpoint_name": "amazon bedrock", "model_id": "m", "provider": "bedrock",
-		"endpoint_type": "BedrockConverseStream", "region": "us-east-1", "max_attempts": 3,
+		"endpoint_type": "BedrockConverseStream", "region": "us-east-1", "max_attempts": 1,
 		"endpoint_url": "http://localhost:1", "inference_config": map[string]any{"maxTokens": 5},
 		"ttft_visible_tokens_only": true}
 	if got := llmeter.EndpointToMap(c); !reflect.DeepEqual(got, want) {
@@ -184,7 +184,7 @@ func TestSavedConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = map[string]any{"endpoint_name": "amazon bedrock", "model_id": "m", "provider": "bedrock",
-		"endpoint_type": "BedrockInvoke", "region": "us-east-1", "max_attempts": 3,
+		"endpoint_type": "BedrockInvoke", "region": "us-east-1", "max_attempts": 1,
 		"generated_text_jmespath": "choices[0].message.content", "generated_token_count_jmespath": "usage.completion_tokens",
 		"input_text_jmespath": "messages[].content[].text", "input_token_count_jmespath": nil}
 	if got := llmeter.EndpointToMap(i); !reflect.DeepEqual(got, want) {

@@ -59,7 +59,7 @@ type InvokeConfig struct {
 	// Region defaults to the standard AWS chain ($AWS_REGION, the profile).
 	Region string
 	// MaxAttempts is the SDK's total attempts per call in standard retry
-	// mode (1: no retries); 0 means 3.
+	// mode; 0 means 1 (no retries).
 	MaxAttempts int
 	// EndpointURL overrides the bedrock-runtime URL.
 	EndpointURL string
@@ -392,6 +392,7 @@ func (e *InvokeEndpoint) invokeStream(ctx context.Context, c *call, body []byte)
 
 	var in, outTokens *int
 	var perr error
+	done := false // the last chunk, with Bedrock's invocation metrics, arrived
 	for ev := range stream.Events() {
 		chunk, ok := ev.(*types.ResponseStreamMemberChunk)
 		if !ok {
@@ -405,6 +406,9 @@ func (e *InvokeEndpoint) invokeStream(ctx context.Context, c *call, body []byte)
 		if m, ok := v.(map[string]any); ok {
 			if id, ok := m["id"].(string); ok {
 				rec.SetID(id)
+			}
+			if _, ok := m[invocationMetricsKey]; ok {
+				done = true
 			}
 		}
 		if s, ok := e.text.Text(v, ""); ok {
@@ -430,5 +434,13 @@ func (e *InvokeEndpoint) invokeStream(ctx context.Context, c *call, body []byte)
 		rec.LastToken()
 		return err
 	}
+	if !done {
+		return fmt.Errorf("bedrock: %w (no chunk with %s)", llmeter.ErrIncompleteStream, invocationMetricsKey)
+	}
 	return nil
 }
+
+// invocationMetricsKey is the member Bedrock adds to the last chunk of every
+// InvokeModelWithResponseStream response, whatever the model: the stream's
+// terminator.
+const invocationMetricsKey = "amazon-bedrock-invocationMetrics"

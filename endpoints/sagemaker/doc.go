@@ -16,8 +16,9 @@
 // with SigV4. The region and credentials come from the Config or the
 // standard AWS chain (environment, shared files, SSO, container and instance
 // roles); the region is required and saved, credentials never are. The SDK
-// retries in its standard mode up to MaxAttempts (default 3) attempts per
-// call; LLMeter has no retry setting for SageMaker (boto3's defaults apply).
+// retries only when MaxAttempts is above its default of 1 (retries hide
+// errors; llmeter.Runner.Retries is the common setting); LLMeter has no
+// retry setting for SageMaker (boto3's defaults apply).
 // EndpointURL points the client elsewhere (a VPC endpoint, a gateway, the
 // simulator of package sim). InferenceComponent addresses one inference
 // component of the endpoint.
@@ -129,5 +130,5 @@
 //   - A JSON line without token.text that is neither final nor an error is a
 //     ProtocolError, as in LLMeter's latest version.
 //   - LMI's finish_reason "error" fails the response.
-//   - Max attempts are configurable (default 3, standard retry mode).
+//   - Max attempts are configurable (default 1: no SDK retries).
 package sagemaker

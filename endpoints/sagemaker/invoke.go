@@ -196,6 +196,8 @@ func streamError(err error) error {
 	switch llmeter.ClassifyError(err) {
 	case llmeter.ErrorClassTimeout, llmeter.ErrorClassCanceled, llmeter.ErrorClassConnection, llmeter.ErrorClassTLS:
 		return fmt.Errorf("sagemaker: %w", err)
+	case llmeter.ErrorClassProtocol: // already one (an oversized message)
+		return fmt.Errorf("sagemaker: event stream: %w", err)
 	}
 	return &llmeter.ProtocolError{Err: fmt.Errorf("sagemaker: event stream: %w", err)}
 }

@@ -38,7 +38,7 @@ func TestNewEndpointDefaults(t *testing.T) {
 		"input_text_jmespath":     "inputs",
 		"token_count_jmespath":    "details.generated_tokens",
 		"region":                  "eu-west-1",
-		"max_attempts":            3,
+		"max_attempts":            1,
 	}
 	if got := ep.EndpointConfig(); !reflect.DeepEqual(got, want) {
 		t.Errorf("EndpointConfig: got %v, want %v", got, want)

@@ -16,15 +16,20 @@ import (
 	"github.com/aws/smithy-go/middleware"
 )
 
-// DefaultMaxAttempts is LLMeter's max_attempts for Bedrock.
-const DefaultMaxAttempts = 3
+// DefaultMaxAttempts is 1: the SDK makes no retries of its own. Retries
+// hide errors and distort latency, so they are off by default and, when
+// wanted, made by the Runner (llmeter.Runner.Retries), which counts them and
+// includes their time in the latency. (LLMeter's max_attempts for Bedrock is
+// 3; an explicit MaxAttempts still turns the SDK's retries on, and they are
+// counted in "retries" through CallInfo.)
+const DefaultMaxAttempts = 1
 
 // Config is what an AWS endpoint needs to build its client.
 type Config struct {
 	// Region defaults to the standard chain ($AWS_REGION, the profile, …).
 	Region string
 	// MaxAttempts is the SDK's total attempts per call (standard retry
-	// mode): 1 means no retries; 0 means DefaultMaxAttempts.
+	// mode): 1 means no retries; 0 means DefaultMaxAttempts (1).
 	MaxAttempts int
 	// EndpointURL overrides the service URL (a VPC endpoint, a gateway, or
 	// the simulator). It is saved in run_config.json; credentials never are.

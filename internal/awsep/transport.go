@@ -9,12 +9,17 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
+	"github.com/llmeter-go/llmeter/internal/httpep"
 )
 
 // tune sets a transport up for load generation, like httpep.NewClient: no
 // limit on idle connections per host, no waiting for a connection, no
-// transparent gzip.
+// transparent gzip, and the connect timeout of each request (httpep.Dial:
+// llmeter.Runner.ConnectTimeout, error class timeout_connect) instead of the
+// SDK dialer's fixed 30 s.
 func tune(t *http.Transport) {
+	t.DialContext = httpep.Dial
 	t.MaxIdleConns = 0
 	t.MaxIdleConnsPerHost = 1 << 16
 	t.MaxConnsPerHost = 0
@@ -24,8 +29,9 @@ func tune(t *http.Transport) {
 }
 
 // watchClient wraps the SDK's HTTP client so that it (1) records read errors
-// of response bodies in their call's CallState and (2) hides the io.WriterTo
-// of request bodies.
+// of response bodies in their call's CallState, (2) hides the io.WriterTo
+// of request bodies and (3) bounds what it reads of response bodies
+// (limitBody).
 //
 // (1): the SDK's event-stream reader takes io.ErrUnexpectedEOF for the end
 // of a stream, so a dropped connection would look like a complete stream.
@@ -49,6 +55,7 @@ func (c watchClient) Do(req *http.Request) (*http.Response, error) {
 	if err != nil || resp == nil || resp.Body == nil {
 		return resp, err
 	}
+	resp.Body = limitBody(resp)
 	if cs, ok := req.Context().Value(callStateKey{}).(*CallState); ok {
 		resp.Body = &watchedBody{ReadCloser: resp.Body, cs: cs}
 	}

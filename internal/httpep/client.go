@@ -1,12 +1,17 @@
 package httpep
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/llmeter-go/llmeter"
 )
 
 // unlimitedIdle stands for "no limit" in MaxIdleConnsPerHost, where 0 means
@@ -25,9 +30,18 @@ const unlimitedIdle = 1 << 16
 // connection (the SSE reader buffers lines itself, and large reads bypass
 // bufio; a 64 KiB buffer would cost 60 KiB per idle connection at
 // thousands of clients). The client has no Timeout: the Runner gives each
-// request a context deadline.
+// request a context deadline. Connecting is bounded by the request's connect
+// timeout (see ConnectTimeout).
+//
+// The transport makes no retries of its own but one: net/http replays a
+// request on a new connection when a reused keep-alive connection turns out
+// to be closed before any byte of the request was written (or an HTTP/2
+// server refuses the stream before processing it), so that the server never
+// saw the first try. Retries the server can see are the Runner's alone
+// (Runner.Retries, off by default).
 func NewClient(concurrency int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = Dial
 	idle := unlimitedIdle
 	if concurrency > 0 {
 		idle = concurrency
@@ -39,6 +53,50 @@ func NewClient(concurrency int) *http.Client {
 	t.ForceAttemptHTTP2 = true
 	t.DisableCompression = true
 	return &http.Client{Transport: t}
+}
+
+// dialer is http.DefaultTransport's, without its 30 s timeout: the connect
+// timeout comes from each request (ConnectTimeout).
+var dialer = &net.Dialer{KeepAlive: 30 * time.Second}
+
+// Dial dials like http.DefaultTransport, bounded by the request's connect
+// timeout (see ConnectTimeout); it is the DialContext of NewClient's
+// transport and of the AWS endpoints' clients.
+func Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return dialWithTimeout(ctx, network, addr)
+}
+
+var dialWithTimeout = ConnectTimeout(dialer.DialContext)
+
+// DialFunc is the type of http.Transport.DialContext.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// ConnectTimeout wraps dial so that every connection attempt gives up after
+// the connect timeout of the request that asked for it
+// (llmeter.ConnectTimeoutFromContext; llmeter.DefaultConnectTimeout when it
+// has none), with an error wrapping a *llmeter.TimeoutError of class
+// llmeter.ErrorClassTimeoutConnect. The Runner puts its ConnectTimeout in
+// every request's context: clients are built before any Runner exists, and
+// the context is how a per-run setting reaches the transport (net/http dials
+// with a context that keeps the request's values).
+func ConnectTimeout(dial DialFunc) DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d, ok := llmeter.ConnectTimeoutFromContext(ctx)
+		if !ok {
+			d = llmeter.DefaultConnectTimeout
+		}
+		te := &llmeter.TimeoutError{Class: llmeter.ErrorClassTimeoutConnect, After: d}
+		dctx, cancel := context.WithTimeoutCause(ctx, d, te)
+		defer cancel()
+		conn, err := dial(dctx, network, addr)
+		if err != nil && ctx.Err() == nil && context.Cause(dctx) == error(te) {
+			if conn != nil {
+				_ = conn.Close()
+			}
+			return nil, fmt.Errorf("dial %s %s: %w", network, addr, te)
+		}
+		return conn, err
+	}
 }
 
 // SharedClient is one NewClient(0) for every endpoint that is given none.

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/llmeter-go/llmeter"
@@ -26,10 +29,31 @@ func IsJSON(contentType string) bool {
 	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
 }
 
-// StatusError reads the start of an HTTP error response.
+// StatusError reads the start of an HTTP error response, and its
+// Retry-After header.
 func StatusError(resp *http.Response) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	return &llmeter.StatusError{StatusCode: resp.StatusCode, Message: ErrorBodyMessage(body)}
+	return &llmeter.StatusError{StatusCode: resp.StatusCode, Message: ErrorBodyMessage(body),
+		RetryAfter: RetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+}
+
+// RetryAfter parses a Retry-After header value: seconds, or an HTTP date
+// (relative to now); 0 when absent, invalid or past.
+func RetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, int64(math.MaxInt64/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }
 
 // ErrorBodyMessage extracts the provider's message from an error body:
