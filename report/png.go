@@ -1,12 +1,13 @@
 package report
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"image/color"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -15,6 +16,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/llmeter-go/llmeter"
 )
 
 // Image size of exported charts.
@@ -39,22 +42,21 @@ func (r *Report) WritePNGs(dir string) ([]string, error) { return r.writeImages(
 func (r *Report) WriteSVGs(dir string) ([]string, error) { return r.writeImages(dir, "svg") }
 
 func (r *Report) writeImages(dir, format string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+	if !llmeter.IsURL(dir) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
 	}
 	var files []string
+	var b bytes.Buffer
 	for _, c := range r.Charts {
-		path := filepath.Join(dir, c.ID+"."+format)
-		f, err := os.Create(path)
-		if err != nil {
-			return files, fmt.Errorf("report: %w", err)
-		}
-		err = c.WriteImage(f, format)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		path := llmeter.JoinPath(dir, c.ID+"."+format)
+		b.Reset()
+		if err := c.WriteImage(&b, format); err != nil {
 			return files, err
+		}
+		if err := llmeter.WriteFile(context.Background(), path, b.Bytes()); err != nil {
+			return files, fmt.Errorf("report: %w", err)
 		}
 		files = append(files, path)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -111,9 +110,6 @@ func (f *reportFlags) charts(e *env, dir string) error {
 		fmt.Fprintf(e.stdout, "Report: %s\n", f.html)
 	}
 	if f.png != "" {
-		if err := os.MkdirAll(f.png, 0o755); err != nil {
-			return err
-		}
 		files, err := r.WritePNGs(f.png)
 		if err != nil {
 			return err

@@ -186,9 +186,8 @@ func (f *runFlags) check(cmd *cobra.Command, e *env) (*runPlan, error) {
 	}
 	switch {
 	case f.output != "":
-		dir := filepath.Clean(f.output)
-		p.parent, p.name = filepath.Dir(dir), filepath.Base(dir)
-		if p.name == "." || p.name == ".." || p.name == string(filepath.Separator) {
+		p.parent, p.name = llmeter.SplitPath(f.output)
+		if p.name == "" || p.name == "." || p.name == ".." || p.name == string(filepath.Separator) {
 			return nil, usageErrorf("--output %q: give the run folder to create, e.g. results/run1", f.output)
 		}
 		p.explicitDir = true
@@ -203,7 +202,7 @@ func (f *runFlags) check(cmd *cobra.Command, e *env) (*runPlan, error) {
 	}
 	if p.explicitDir {
 		// The Runner refuses it too, but only once everything is set up.
-		if dir := filepath.Join(p.parent, p.name); fileExists(dir) {
+		if dir := llmeter.JoinPath(p.parent, p.name); outputExists(dir) {
 			return nil, &exitError{code: exitFailure, err: existsError(dir)}
 		}
 	}
@@ -396,3 +395,6 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// outputExists reports whether an output folder (local or a URL) exists.
+func outputExists(dir string) bool { return llmeter.PathExists(context.Background(), dir) }
