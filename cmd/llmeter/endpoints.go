@@ -262,6 +262,7 @@ type endpointFlags struct {
 	stream, noStream                 bool
 	simTTFT, simITL, simPrefill      time.Duration
 	simTokens, simCapacity           int
+	from                             *savedRun // --from, when it chooses the endpoint
 }
 
 func (f *endpointFlags) register(cmd *cobra.Command, fs *pflag.FlagSet) {
@@ -336,6 +337,15 @@ func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
 		return nil, usageErrorf("--sim-tokens must be at least 1, got %d", f.simTokens)
 	case f.simCapacity < 0:
 		return nil, usageErrorf("--sim-capacity must not be negative, got %d", f.simCapacity)
+	}
+	if f.from != nil {
+		t.saved = f.from.endpoint
+		t.model, _ = t.saved["model_id"].(string)
+		t.sim = f.from.sim != nil
+		if f.from.tokenizer != nil && !changed("tokenizer") {
+			t.tokenizer = f.from.tokenizer
+		}
+		return t, nil
 	}
 	if f.config != "" {
 		for _, name := range []string{"endpoint", "base-url", "model", "region", "endpoint-name", "stream", "no-stream"} {
@@ -412,13 +422,27 @@ func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
 func (t *target) open(clients int, note func(string, ...any)) (ep llmeter.Endpoint, url, destination string, close func(), err error) {
 	close = func() {}
 	if t.saved != nil {
-		ep, err = llmeter.LoadEndpoint(t.saved)
+		saved := t.saved
+		if t.sim { // --from a run that went to the built-in simulator
+			srv, _ := sim.Start(t.f.simConfig(t.model))
+			close = srv.Close
+			if saved, err = t.f.from.savedEndpoint(srv.URL); err != nil {
+				close()
+				return nil, "", "", func() {}, usageErrorf("%v", err)
+			}
+			note("The saved run went to the built-in simulator: using a new one at %s\n", srv.URL)
+		}
+		ep, err = llmeter.LoadEndpoint(saved)
 		if err != nil {
+			close()
+			if t.f.from != nil {
+				return nil, "", "", func() {}, usageErrorf("--from %s: %v", t.f.from.dir, err)
+			}
 			return nil, "", "", close, usageErrorf("--endpoint-config %s: %v", t.f.config, err)
 		}
-		dest, _ := t.saved["base_url"].(string)
+		dest, _ := saved["base_url"].(string)
 		if dest == "" {
-			dest, _ = t.saved["endpoint_url"].(string)
+			dest, _ = saved["endpoint_url"].(string)
 		}
 		if dest == "" {
 			dest = ep.Info().EndpointType
@@ -427,15 +451,7 @@ func (t *target) open(clients int, note func(string, ...any)) (ep llmeter.Endpoi
 	}
 	baseURL := t.baseURL
 	if t.sim {
-		srv, _ := sim.Start(sim.Config{
-			TTFT:            t.f.simTTFT,
-			PrefillPerToken: t.f.simPrefill,
-			ITL:             t.f.simITL,
-			OutputTokens:    t.f.simTokens,
-			OutputJitter:    defaultSimJitter,
-			Capacity:        t.f.simCapacity,
-			Model:           t.model,
-		})
+		srv, _ := sim.Start(t.f.simConfig(t.model))
 		close = srv.Close
 		baseURL = srv.URL + t.spec.simPath
 		// Not a mere note: the results are not those of a real API.
@@ -454,6 +470,19 @@ func (t *target) open(clients int, note func(string, ...any)) (ep llmeter.Endpoi
 		destination = url
 	}
 	return ep, url, destination, close, nil
+}
+
+// simConfig is the built-in simulator of the --sim-* flags.
+func (f *endpointFlags) simConfig(model string) sim.Config {
+	return sim.Config{
+		TTFT:            f.simTTFT,
+		PrefillPerToken: f.simPrefill,
+		ITL:             f.simITL,
+		OutputTokens:    f.simTokens,
+		OutputJitter:    defaultSimJitter,
+		Capacity:        f.simCapacity,
+		Model:           model,
+	}
 }
 
 // payload builds the request for a prompt.

@@ -51,6 +51,7 @@ type runFlags struct {
 	output, runName, description string
 	lowMemory, json, quiet       bool
 	report                       bool
+	from                         string
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -87,7 +88,10 @@ refuses the credentials.`,
   llmeter run --base-url https://api.openai.com/v1 --model gpt-4o-mini --payload prompts.jsonl
 
   # Non-streaming, extra header, statistics as JSON for a script
-  llmeter run --base-url http://localhost:8000/v1 --model m --no-stream --header X-Team=search --json > stats.json`,
+  llmeter run --base-url http://localhost:8000/v1 --model m --no-stream --header X-Team=search --json > stats.json
+
+  # The same run again, from its folder (endpoint, payloads, settings, callbacks), with 16 clients
+  llmeter run --from llmeter-runs/20260101-120000 --clients 16`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error { return f.run(cmd, e) }),
 	}
@@ -108,6 +112,7 @@ refuses the credentials.`,
 	fs.BoolVar(&f.report, "report", false, "also write report.html (charts and statistics) into the run folder")
 	fs.DurationVar(&f.timeout, "timeout", llmeter.DefaultTimeout, "timeout of each request")
 	fs.DurationVar(&f.grace, "grace", llmeter.DefaultGracePeriod, "on Ctrl-C, how long requests in flight may still finish")
+	fs.StringVar(&f.from, "from", "", "run again the run saved in this `folder` (or URL): its endpoint, payloads, clients, requests, timeout and callbacks; flags given override them")
 	fs.StringVar(&f.output, "output", "", "run `folder` to write (default ./"+defaultOutputDir+"/<run name>); must not exist")
 	fs.StringVar(&f.runName, "run-name", "", "run name, the folder ./"+defaultOutputDir+"/<run name> (default the local time YYYYMMDD-HHMMSS)")
 	fs.StringVar(&f.description, "description", "", "run description, saved in the results")
@@ -128,6 +133,8 @@ type runPlan struct {
 	parent      string // Runner.OutputPath
 	name        string // Runner.RunName; "" = generate
 	explicitDir bool
+	// fromCallbacks are the callbacks of the --from run.
+	fromCallbacks []llmeter.Callback
 }
 
 // check validates the flags that need no file or network; its errors are
@@ -135,6 +142,16 @@ type runPlan struct {
 func (f *runFlags) check(cmd *cobra.Command, e *env) (*runPlan, error) {
 	changed := cmd.Flags().Changed
 	p := &runPlan{}
+	if f.from != "" {
+		saved, err := loadSavedRun(f.from)
+		if err != nil {
+			return nil, err
+		}
+		if err := saved.applyFlags(cmd, f); err != nil {
+			return nil, err
+		}
+		p.fromCallbacks = saved.callbacks
+	}
 	for _, pair := range [][2]string{{"prompt", "payload"}, {"n-requests", "duration"}, {"output", "run-name"}} {
 		if changed(pair[0]) && changed(pair[1]) {
 			return nil, usageErrorf("give --%s or --%s, not both", pair[0], pair[1])
@@ -241,6 +258,10 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 	extra, err := f.callbackFlags.callbacks(ep)
 	if err != nil {
 		return err
+	}
+	extra = append(plan.fromCallbacks, extra...)
+	if plan.target.sim {
+		extra = append(extra, recordSim{f.endpointFlags.simStats()})
 	}
 
 	nRequests := f.nRequests
