@@ -214,7 +214,7 @@ func (r *Recorder) SetRetries(n int) { r.resp.Retries = &n }
 // that report an error event and keep streaming). The first error wins.
 func (r *Recorder) SetError(err error) {
 	if r.resp.Error == "" && err != nil {
-		r.resp.Error = err.Error()
+		r.resp.Error = Redact(err.Error())
 		r.resp.ErrorClass = ClassifyError(err)
 	}
 }
@@ -266,7 +266,7 @@ func invoke(ctx context.Context, ep Endpoint, payload Payload, o invokeOptions) 
 	end := rec.since()
 
 	if err != nil && resp.Error == "" {
-		resp.Error = err.Error()
+		resp.Error = Redact(err.Error())
 		if resp.Error == "" {
 			resp.Error = "invocation failed"
 		}

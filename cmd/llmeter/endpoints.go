@@ -1,8 +1,10 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -36,6 +38,28 @@ type endpointOptions struct {
 	Stream       bool
 	Clients      int
 	Sim          bool // the built-in simulator: AWS types get fake credentials
+	Insecure     bool // --insecure: TLS certificates are not verified
+}
+
+// httpClient returns c (nil: the endpoint's default), or with --insecure a
+// client that does not verify TLS certificates.
+func (o endpointOptions) httpClient(c *http.Client) *http.Client {
+	if !o.Insecure {
+		return c
+	}
+	if c == nil {
+		c = httpep.NewClient(o.Clients)
+	}
+	t, ok := c.Transport.(*http.Transport)
+	if !ok {
+		return c
+	}
+	t = t.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	t.TLSClientConfig.InsecureSkipVerify = true
+	return &http.Client{Transport: t}
 }
 
 // endpointType is one value of --endpoint.
@@ -69,7 +93,7 @@ var endpointTypes = map[string]endpointType{
 				APIKey:       o.APIKey,
 				Headers:      o.Headers,
 				Stream:       o.Stream,
-				HTTPClient:   openai.NewHTTPClient(o.Clients),
+				HTTPClient:   o.httpClient(openai.NewHTTPClient(o.Clients)),
 			})
 			if err != nil {
 				return nil, "", err
@@ -93,7 +117,7 @@ var endpointTypes = map[string]endpointType{
 				APIKey:       o.APIKey,
 				Headers:      o.Headers,
 				Stream:       o.Stream,
-				HTTPClient:   openai.NewHTTPClient(o.Clients),
+				HTTPClient:   o.httpClient(openai.NewHTTPClient(o.Clients)),
 			})
 			if err != nil {
 				return nil, "", err
@@ -116,7 +140,7 @@ var endpointTypes = map[string]endpointType{
 				APIKey:       o.APIKey,
 				Headers:      o.Headers,
 				Stream:       o.Stream,
-				HTTPClient:   anthropic.NewHTTPClient(o.Clients),
+				HTTPClient:   o.httpClient(anthropic.NewHTTPClient(o.Clients)),
 			})
 			if err != nil {
 				return nil, "", err
@@ -150,7 +174,7 @@ func init() {
 				if o.EndpointName != "" {
 					cfg.EndpointName = o.EndpointName
 				}
-				cfg.Headers, cfg.HTTPClient = o.Headers, httpep.NewClient(o.Clients)
+				cfg.Headers, cfg.HTTPClient = o.Headers, o.httpClient(httpep.NewClient(o.Clients))
 				ep, err := httpapi.New(cfg)
 				if err != nil {
 					return nil, "", err
@@ -194,7 +218,7 @@ func init() {
 			region, url, creds := awsOptions(o)
 			ep, err := bedrock.NewConverseEndpoint(bedrock.ConverseConfig{
 				ModelID: o.Model, EndpointName: o.EndpointName, Region: region, EndpointURL: url,
-				Stream: o.Stream, Credentials: creds,
+				Stream: o.Stream, Credentials: creds, HTTPClient: o.httpClient(nil),
 			})
 			if err != nil {
 				return nil, "", err
@@ -213,7 +237,7 @@ func init() {
 			region, url, creds := awsOptions(o)
 			ep, err := bedrock.NewInvokeEndpoint(bedrock.InvokeConfig{
 				ModelID: o.Model, EndpointName: o.EndpointName, Region: region, EndpointURL: url,
-				Stream: o.Stream, Credentials: creds,
+				Stream: o.Stream, Credentials: creds, HTTPClient: o.httpClient(nil),
 			})
 			if err != nil {
 				return nil, "", err
@@ -233,7 +257,7 @@ func init() {
 			region, url, creds := awsOptions(o)
 			ep, err := sagemaker.NewEndpoint(sagemaker.Config{
 				EndpointName: o.EndpointName, ModelID: o.Model, Region: region, EndpointURL: url,
-				Stream: o.Stream, Credentials: creds,
+				Stream: o.Stream, Credentials: creds, HTTPClient: o.httpClient(nil),
 			})
 			if err != nil {
 				return nil, "", err
@@ -262,6 +286,7 @@ type endpointFlags struct {
 	stream, noStream                 bool
 	simTTFT, simITL, simPrefill      time.Duration
 	simTokens, simCapacity           int
+	insecure                         bool
 	from                             *savedRun // --from, when it chooses the endpoint
 }
 
@@ -271,6 +296,7 @@ func (f *endpointFlags) register(cmd *cobra.Command, fs *pflag.FlagSet) {
 	fs.StringVar(&f.model, "model", "", "model id (required with a base URL; default "+defaultSimModel+" for the simulator)")
 	fs.StringVar(&f.apiKey, "api-key", "", "API key (default $OPENAI_API_KEY or $ANTHROPIC_API_KEY by --endpoint)")
 	fs.StringArrayVar(&f.headers, "header", nil, "extra HTTP header `K=V` (repeatable)")
+	fs.BoolVar(&f.insecure, "insecure", false, "do not verify TLS certificates (a self-signed test server); the summary warns")
 	fs.StringVar(&f.endpointName, "endpoint-name", "", "endpoint name saved with the results (SageMaker: the endpoint to call)")
 	fs.StringVar(&f.region, "region", "", "AWS region of Bedrock and SageMaker (default $AWS_REGION; none and no --base-url: the simulator)")
 	fs.StringVar(&f.config, "endpoint-config", "", "endpoint settings from a JSON `file` (the \"endpoint\" object of a run_config.json)")
@@ -329,7 +355,11 @@ func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
 			t.headers = map[string]string{}
 		}
 		t.headers[strings.TrimSpace(k)] = v
+		if sensitiveHeader(k) {
+			llmeter.RegisterSecret(v)
+		}
 	}
+	llmeter.RegisterSecret(f.apiKey)
 	switch {
 	case f.simTTFT < 0 || f.simITL < 0 || f.simPrefill < 0:
 		return nil, usageErrorf("--sim-ttft, --sim-itl and --sim-prefill must not be negative")
@@ -432,6 +462,14 @@ func (t *target) open(clients int, note func(string, ...any)) (ep llmeter.Endpoi
 			}
 			note("The saved run went to the built-in simulator: using a new one at %s\n", srv.URL)
 		}
+		if len(t.headers) > 0 { // --header, which saved configurations never hold
+			saved = maps.Clone(saved)
+			hs := map[string]any{}
+			for k, v := range t.headers {
+				hs[k] = v
+			}
+			saved["headers"] = hs
+		}
 		ep, err = llmeter.LoadEndpoint(saved)
 		if err != nil {
 			close()
@@ -459,7 +497,7 @@ func (t *target) open(clients int, note func(string, ...any)) (ep llmeter.Endpoi
 	}
 	ep, url, err = t.spec.build(endpointOptions{
 		BaseURL: baseURL, Model: t.model, APIKey: t.f.apiKey, Region: t.region, EndpointName: t.f.endpointName,
-		Headers: t.headers, Stream: t.stream, Clients: clients, Sim: t.sim,
+		Headers: t.headers, Stream: t.stream, Clients: clients, Sim: t.sim, Insecure: t.f.insecure,
 	})
 	if err != nil {
 		close()

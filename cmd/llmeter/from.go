@@ -223,3 +223,14 @@ func (s *savedRun) savedEndpoint(simURL string) (map[string]any, error) {
 	}
 	return m, nil
 }
+
+// insecureStat marks in stats.json a run whose TLS certificates were not
+// verified.
+const insecureStat = "insecure_tls"
+
+// recordInsecure is a callback that marks the run as --insecure.
+type recordInsecure struct{}
+
+func (recordInsecure) AfterRun(_ context.Context, res *llmeter.Result) error {
+	return res.UpdateContributedStats(map[string]any{insecureStat: true})
+}

@@ -263,6 +263,10 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 	if plan.target.sim {
 		extra = append(extra, recordSim{f.endpointFlags.simStats()})
 	}
+	if f.insecure {
+		con.Printf("Warning: --insecure: TLS certificates are not verified\n")
+		extra = append(extra, recordInsecure{})
+	}
 
 	nRequests := f.nRequests
 	if f.duration > 0 || (f.payload != "" && !cmd.Flags().Changed("n-requests")) {
