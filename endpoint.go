@@ -332,6 +332,9 @@ func invoke(ctx context.Context, ep Endpoint, payload Payload, o invokeOptions) 
 	}
 	end := rec.since()
 
+	// No secret the process knows reaches the record, even when a server
+	// echoes a key in its error body.
+	resp.Error = Redact(resp.Error)
 	if rec.textSeen {
 		resp.ResponseText = Ptr(rec.text.String())
 	}

@@ -1,12 +1,11 @@
 package llmeter
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -259,11 +258,8 @@ func (r *Result) Save(dir string) error {
 		return ErrNoOutputPath
 	}
 	r.OutputPath = dir
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("llmeter: save result: %w", err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, ResponsesFile)); errors.Is(err, fs.ErrNotExist) {
-		w, err := createResponseWriter(dir)
+	if !fileExists(JoinPath(dir, ResponsesFile)) {
+		w, err := createResponseWriter(context.Background(), dir)
 		if err != nil {
 			return err
 		}
@@ -277,14 +273,14 @@ func (r *Result) Save(dir string) error {
 			return err
 		}
 	}
-	if err := writeJSONFile(filepath.Join(dir, SummaryFile), r.summary()); err != nil {
+	if err := writeJSONFile(JoinPath(dir, SummaryFile), r.summary()); err != nil {
 		return err
 	}
-	return writeJSONFile(filepath.Join(dir, StatsFile), r.Stats())
+	return writeJSONFile(JoinPath(dir, StatsFile), r.Stats())
 }
 
-// writeJSONFile writes v indented by 4 spaces, atomically (temp file +
-// rename), so that a crash never leaves a half-written file.
+// writeJSONFile writes v indented by 4 spaces, atomically (see
+// Storage.WriteFile), so that a crash never leaves a half-written file.
 func writeJSONFile(path string, v any) error {
 	b, err := MarshalJSONValue(v)
 	if err != nil {
@@ -293,11 +289,7 @@ func writeJSONFile(path string, v any) error {
 	if b, err = indentJSON(b); err != nil {
 		return fmt.Errorf("llmeter: write %s: %w", path, err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("llmeter: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := writeFile(context.Background(), path, b); err != nil {
 		return fmt.Errorf("llmeter: write %s: %w", path, err)
 	}
 	return nil
@@ -323,8 +315,8 @@ func LoadResult(dir string, opts LoadOptions) (*Result, error) {
 	}
 	r := &Result{}
 	var recovered bool
-	summaryPath := filepath.Join(dir, SummaryFile)
-	data, err := os.ReadFile(summaryPath)
+	summaryPath := JoinPath(dir, SummaryFile)
+	data, err := ReadFile(context.Background(), summaryPath)
 	switch {
 	case err == nil:
 		if err := r.decodeSummary(data); err != nil {
@@ -334,7 +326,7 @@ func LoadResult(dir string, opts LoadOptions) (*Result, error) {
 		// was loaded from is where its files are.
 		r.OutputPath = dir
 	case errors.Is(err, fs.ErrNotExist):
-		if !fileExists(filepath.Join(dir, ResponsesFile)) && !fileExists(filepath.Join(dir, StatsFile)) {
+		if !fileExists(JoinPath(dir, ResponsesFile)) && !fileExists(JoinPath(dir, StatsFile)) {
 			return nil, fmt.Errorf("llmeter: %s: no %s, %s or %s: %w", dir, SummaryFile, ResponsesFile, StatsFile, fs.ErrNotExist)
 		}
 		recovered = true
@@ -344,7 +336,7 @@ func LoadResult(dir string, opts LoadOptions) (*Result, error) {
 		return nil, fmt.Errorf("llmeter: %w", err)
 	}
 
-	fileStats := readStatsFile(filepath.Join(dir, StatsFile), warn)
+	fileStats := readStatsFile(JoinPath(dir, StatsFile), warn)
 	if fileStats != nil {
 		if v, ok := fileStats.Get("interrupted"); ok && v == true {
 			r.Interrupted = true
@@ -477,7 +469,7 @@ func (r *Result) decodeSummary(data []byte) error {
 // recoverFromConfig copies what run_config.json knows into a Result whose
 // summary.json is missing.
 func (r *Result) recoverFromConfig(dir string, warn func(string)) {
-	data, err := os.ReadFile(filepath.Join(dir, RunConfigFile))
+	data, err := ReadFile(context.Background(), JoinPath(dir, RunConfigFile))
 	if err != nil {
 		warn(fmt.Sprintf("%s: cannot read %s: %v", dir, RunConfigFile, err))
 		return
@@ -548,7 +540,7 @@ func (r *Result) recoverFromResponses(responses []*InvocationResponse) {
 }
 
 func readStatsFile(path string, warn func(string)) *Stats {
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(context.Background(), path)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			warn(fmt.Sprintf("cannot read %s: %v", path, err))
@@ -605,9 +597,4 @@ func decodeOrderedObject(data []byte) (*Stats, error) {
 		st.Set(key, v)
 	}
 	return st, nil
-}
-
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -140,7 +138,7 @@ func (r *Runner) RunDir() string {
 	if r.OutputPath == "" {
 		return ""
 	}
-	return filepath.Join(r.OutputPath, r.RunName)
+	return JoinPath(r.OutputPath, r.RunName)
 }
 
 // Validate applies the defaults and checks the configuration; Run calls it.
@@ -267,7 +265,7 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	x := &execution{cfg: &cfg}
-	if err := x.createFolder(explicitName); err != nil {
+	if err := x.createFolder(ctx, explicitName); err != nil {
 		return nil, err
 	}
 	return x.run(ctx)
@@ -298,17 +296,18 @@ type execution struct {
 	writeErr  error
 }
 
-func (x *execution) createFolder(explicitName bool) error {
+func (x *execution) createFolder(ctx context.Context, explicitName bool) error {
 	cfg := x.cfg
 	if cfg.OutputPath == "" {
 		return nil
 	}
-	if err := os.MkdirAll(cfg.OutputPath, 0o755); err != nil {
-		return fmt.Errorf("llmeter: %w", err)
+	st, err := StorageFor(cfg.OutputPath)
+	if err != nil {
+		return err
 	}
 	base := cfg.RunName
 	for i := 2; ; i++ {
-		err := os.Mkdir(cfg.RunDir(), 0o755)
+		err := st.Claim(ctx, cfg.RunDir())
 		if err == nil {
 			break
 		}
@@ -325,10 +324,10 @@ func (x *execution) createFolder(explicitName bool) error {
 	if err != nil {
 		return err
 	}
-	if err := writeJSONFile(filepath.Join(x.dir, RunConfigFile), cfg.configStats(x.dir, payloadPath)); err != nil {
+	if err := writeJSONFile(JoinPath(x.dir, RunConfigFile), cfg.configStats(x.dir, payloadPath)); err != nil {
 		return err
 	}
-	x.writer, err = createResponseWriter(x.dir)
+	x.writer, err = createResponseWriter(ctx, x.dir)
 	return err
 }
 

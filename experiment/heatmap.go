@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/llmeter-go/llmeter"
@@ -121,7 +120,7 @@ func (lh *LatencyHeatmap) Run(ctx context.Context) (*HeatmapResult, error) {
 		OnProgress:     lh.OnProgress,
 	}
 	if lh.OutputPath != "" {
-		r.OutputPath, r.RunName = splitPath(lh.OutputPath)
+		r.OutputPath, r.RunName = llmeter.SplitPath(lh.OutputPath)
 	}
 	res, err := r.Run(ctx)
 	if res == nil {
@@ -189,10 +188,4 @@ func summarize(c *Cell, name string, integers bool, get func(*llmeter.Invocation
 	s.Summary(c.Stats, name, llmeter.DefaultPercentiles)
 	m, _ := c.Stats.Float(name + "-average")
 	return &m
-}
-
-// splitPath splits a run folder into the Runner's OutputPath and RunName.
-func splitPath(dir string) (parent, name string) {
-	dir = filepath.Clean(dir)
-	return filepath.Dir(dir), filepath.Base(dir)
 }

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/llmeter-go/llmeter"
@@ -143,7 +142,7 @@ func (lt *LoadTest) Run(ctx context.Context) (*LoadTestResult, error) {
 	}
 	out := &LoadTestResult{Results: map[int]*llmeter.Result{}, TestName: name}
 	if lt.OutputPath != "" {
-		out.OutputPath = filepath.Join(lt.OutputPath, name)
+		out.OutputPath = llmeter.JoinPath(lt.OutputPath, name)
 	}
 	for i, c := range lt.SequenceOfClients {
 		if err := ctx.Err(); err != nil {
@@ -213,17 +212,18 @@ var levelDir = regexp.MustCompile(`^\d+-clients$`)
 // (ours, or one written by LLMeter) becomes a Result, keyed by its client
 // count. The test name is the folder's name.
 func LoadLoadTest(dir string, opts llmeter.LoadOptions) (*LoadTestResult, error) {
-	entries, err := os.ReadDir(dir)
+	entries, err := llmeter.ListPath(context.Background(), dir)
 	if err != nil {
 		return nil, fmt.Errorf("experiment: load test: %w", err)
 	}
-	out := &LoadTestResult{Results: map[int]*llmeter.Result{}, TestName: filepath.Base(dir), OutputPath: dir}
+	out := &LoadTestResult{Results: map[int]*llmeter.Result{}, TestName: llmeter.BasePath(dir), OutputPath: dir}
 	for _, e := range entries {
-		if !e.IsDir() {
+		name, isDir := strings.CutSuffix(e, "/")
+		if !isDir {
 			continue
 		}
-		sub := filepath.Join(dir, e.Name())
-		if !isRunFolder(sub) {
+		sub := llmeter.JoinPath(dir, name)
+		if !llmeter.IsRunFolder(sub) {
 			continue
 		}
 		res, err := llmeter.LoadResult(sub, opts)
@@ -233,7 +233,7 @@ func LoadLoadTest(dir string, opts llmeter.LoadOptions) (*LoadTestResult, error)
 		if prev, ok := out.Results[res.Clients]; ok {
 			return nil, fmt.Errorf("experiment: load test: %s and %s both ran %d clients", prev.OutputPath, sub, res.Clients)
 		}
-		if levelDir.MatchString(e.Name()) && res.OutputPath == "" {
+		if levelDir.MatchString(name) && res.OutputPath == "" {
 			res.OutputPath = sub
 		}
 		out.Results[res.Clients] = res
@@ -242,15 +242,4 @@ func LoadLoadTest(dir string, opts llmeter.LoadOptions) (*LoadTestResult, error)
 		return nil, fmt.Errorf("experiment: load test: no results found in %s", dir)
 	}
 	return out, nil
-}
-
-// isRunFolder reports whether dir holds a run: a summary, or responses of a
-// run that was killed before its summary.
-func isRunFolder(dir string) bool {
-	for _, f := range []string{llmeter.SummaryFile, llmeter.ResponsesFile} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return true
-		}
-	}
-	return false
 }

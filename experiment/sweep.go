@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -84,7 +83,7 @@ func (o *OpenLoop) folder() string {
 	if o.OutputPath == "" {
 		return ""
 	}
-	return filepath.Join(o.OutputPath, o.TestName)
+	return llmeter.JoinPath(o.OutputPath, o.TestName)
 }
 
 // runAt runs one level at rate.

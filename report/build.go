@@ -290,7 +290,7 @@ func LoadTest(lt *experiment.LoadTestResult) *Report {
 		x, okx := statOf(res, "time_to_first_token-p90")
 		y, oky := outputTPS(res)
 		if okx && oky {
-			curve.Series[0].Points = append(curve.Series[0].Points, Point{X: round(x), Y: round(y), Label: strconv.Itoa(c) + " clients"})
+			curve.Series[0].Points = append(curve.Series[0].Points, Point{X: round(x), Y: round(y), Label: clientsLabel(c)})
 		}
 	}
 	rep.Charts = append(rep.Charts, curve)
@@ -599,4 +599,12 @@ func Capacity(c *experiment.CapacityResult) *Report {
 	}
 	rep.Tables = append(rep.Tables, levelsTable("probes", "Probes", "Offered rate (requests/s)", rates, byRate))
 	return rep
+}
+
+// clientsLabel names a level of a load test: "1 client", "8 clients".
+func clientsLabel(n int) string {
+	if n == 1 {
+		return "1 client"
+	}
+	return strconv.Itoa(n) + " clients"
 }

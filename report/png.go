@@ -1,12 +1,13 @@
 package report
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"image/color"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -15,6 +16,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/llmeter-go/llmeter"
 )
 
 // Image size of exported charts.
@@ -39,22 +42,21 @@ func (r *Report) WritePNGs(dir string) ([]string, error) { return r.writeImages(
 func (r *Report) WriteSVGs(dir string) ([]string, error) { return r.writeImages(dir, "svg") }
 
 func (r *Report) writeImages(dir, format string) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+	if !llmeter.IsURL(dir) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
 	}
 	var files []string
+	var b bytes.Buffer
 	for _, c := range r.Charts {
-		path := filepath.Join(dir, c.ID+"."+format)
-		f, err := os.Create(path)
-		if err != nil {
-			return files, fmt.Errorf("report: %w", err)
-		}
-		err = c.WriteImage(f, format)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		path := llmeter.JoinPath(dir, c.ID+"."+format)
+		b.Reset()
+		if err := c.WriteImage(&b, format); err != nil {
 			return files, err
+		}
+		if err := llmeter.WriteFile(context.Background(), path, b.Bytes()); err != nil {
+			return files, fmt.Errorf("report: %w", err)
 		}
 		files = append(files, path)
 	}
@@ -255,6 +257,14 @@ func (c *Chart) draw(dc draw.Canvas) error {
 			ax.Min, ax.Max = ax.Min/2, ax.Max*2
 		}
 	}
+	if c.Kind == KindHeatmap {
+		// The colour bar takes the right edge; the cells the rest.
+		w := dc.Max.X - dc.Min.X
+		p.Draw(draw.Crop(dc, 0, -0.14*w, 0, 0))
+		bar := draw.Crop(dc, 0.88*w, 0, 0, 0)
+		colorBar(bar, p, c)
+		return nil
+	}
 	if xHist == nil && yHist == nil {
 		p.Draw(dc)
 		return nil
@@ -263,6 +273,12 @@ func (c *Chart) draw(dc draw.Canvas) error {
 	// axes span [0, 1.1 max] (LLMeter's scatter_histogram_2d).
 	p.X.Min, p.Y.Min = math.Min(0, p.X.Min), math.Min(0, p.Y.Min)
 	p.X.Max, p.Y.Max = 1.1*p.X.Max, 1.1*p.Y.Max
+	// The title goes above the top histogram, not between it and the data.
+	tsty := p.Title.TextStyle
+	tsty.XAlign, tsty.YAlign = draw.XCenter, draw.YTop
+	dc.FillText(tsty, vg.Point{X: (dc.Min.X + dc.Max.X) / 2, Y: dc.Max.Y}, p.Title.Text)
+	p.Title.Text = ""
+	dc = draw.Crop(dc, 0, 0, 0, -tsty.Height(c.Title)-vg.Points(4))
 	w, h := dc.Max.X-dc.Min.X, dc.Max.Y-dc.Min.Y
 	mc := draw.Crop(dc, 0, -0.2*w, 0, -0.2*h)
 	p.Draw(mc)
@@ -429,6 +445,36 @@ func (h *cells) Plot(c draw.Canvas, plt *plot.Plot) {
 
 func (h *cells) DataRange() (xmin, xmax, ymin, ymax float64) {
 	return -0.5, float64(h.nx) - 0.5, -0.5, float64(h.ny) - 0.5
+}
+
+// colorBar draws the scale of a heatmap's cells in c: a vertical gradient
+// from the lowest to the highest cell value, both labelled, under the
+// chart's value title.
+func colorBar(c draw.Canvas, p *plot.Plot, ch *Chart) {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, s := range ch.Series {
+		for _, cl := range s.Cells {
+			lo, hi = math.Min(lo, cl.Value), math.Max(hi, cl.Value)
+		}
+	}
+	if math.IsInf(lo, 1) {
+		return
+	}
+	sty := p.X.Tick.Label
+	top, bottom := c.Max.Y-0.3*(c.Max.Y-c.Min.Y), c.Min.Y+0.3*(c.Max.Y-c.Min.Y)
+	x0 := c.Min.X + vg.Points(6)
+	x1 := x0 + vg.Points(14)
+	const steps = 64
+	for i := range steps {
+		y0 := bottom + (top-bottom)*vg.Length(i)/steps
+		y1 := bottom + (top-bottom)*vg.Length(i+1)/steps
+		c.FillPolygon(scaleColor(float64(i)/(steps-1)), []vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}})
+	}
+	sty.XAlign, sty.YAlign = draw.XLeft, draw.YCenter
+	c.FillText(sty, vg.Point{X: x1 + vg.Points(4), Y: top}, fmt.Sprintf("%.3g", hi))
+	c.FillText(sty, vg.Point{X: x1 + vg.Points(4), Y: bottom}, fmt.Sprintf("%.3g", lo))
+	sty.YAlign = draw.YBottom
+	c.FillText(sty, vg.Point{X: x0, Y: top + vg.Points(8)}, ch.ValueTitle)
 }
 
 func scaleColor(f float64) color.Color {

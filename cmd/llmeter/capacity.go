@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,8 +84,8 @@ func (f *capacityFlags) run(cmd *cobra.Command, e *env) error {
 	cs := &experiment.CapacitySearch{OpenLoop: p.ol, SLOs: slos, MinRate: f.minRate, MaxRate: f.maxRate,
 		Tolerance: f.tolerance, MaxProbes: f.maxProbes}
 	cs.OnProbe = func(n int, rate float64) {
-		p.headers = []string{fmt.Sprintf("Capacity %s: probe %d at %v requests/s", filepath.Base(p.dir), n, rate)}
-		p.sess.setFolder(filepath.Join(p.dir, experiment.RateLevelName(rate)))
+		p.headers = []string{fmt.Sprintf("Capacity %s: probe %d at %v requests/s", llmeter.BasePath(p.dir), n, rate)}
+		p.sess.setFolder(llmeter.JoinPath(p.dir, experiment.RateLevelName(rate)))
 	}
 	cs.Callbacks = append(cs.Callbacks, afterRun(func(r *llmeter.Result) {
 		rate, _ := r.Stats().Float("asked_rate")

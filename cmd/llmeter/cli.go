@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/internal/progress"
 )
 
@@ -77,8 +79,46 @@ func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
 			return w
 		}
 	}
-	e.con = &console{w: stderr}
+	// Nothing llmeter prints shows a secret it knows (see registerSecrets).
+	e.stdout, e.stderr = redactingWriter{stdout}, redactingWriter{stderr}
+	e.con = &console{w: e.stderr}
 	return e
+}
+
+// redactingWriter hides registered secrets in what is written through it.
+type redactingWriter struct{ w io.Writer }
+
+func (r redactingWriter) Write(p []byte) (int, error) {
+	if s := llmeter.Redact(string(p)); s != string(p) {
+		if _, err := io.WriteString(r.w, s); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return r.w.Write(p)
+}
+
+// secretEnv are the environment variables whose values are secrets.
+var secretEnv = []string{"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+	"AWS_ACCESS_KEY_ID", "AWS_BEARER_TOKEN_BEDROCK", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD", "HF_TOKEN"}
+
+// registerSecrets registers the secrets of the environment, so that they
+// are redacted from error messages and output.
+func registerSecrets(getenv func(string) string) {
+	for _, k := range secretEnv {
+		llmeter.RegisterSecret(getenv(k))
+	}
+}
+
+// sensitiveHeader reports whether a header's value is a credential.
+func sensitiveHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"auth", "key", "token", "secret", "cookie", "password", "signature", "credential"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // run is the whole command: it parses args, runs the command and returns the
@@ -89,6 +129,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func runEnv(ctx context.Context, e *env, args []string) int {
+	registerSecrets(e.getenv)
+	// Libraries that log (the MLflow callback) log here, redacted.
+	slog.SetDefault(slog.New(slog.NewTextHandler(e.stderr, nil)))
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	root.SetIn(e.stdin)

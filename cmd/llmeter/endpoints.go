@@ -1,8 +1,10 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"maps"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -36,6 +38,28 @@ type endpointOptions struct {
 	Stream       bool
 	Clients      int
 	Sim          bool // the built-in simulator: AWS types get fake credentials
+	Insecure     bool // --insecure: TLS certificates are not verified
+}
+
+// httpClient returns c (nil: the endpoint's default), or with --insecure a
+// client that does not verify TLS certificates.
+func (o endpointOptions) httpClient(c *http.Client) *http.Client {
+	if !o.Insecure {
+		return c
+	}
+	if c == nil {
+		c = httpep.NewClient(o.Clients)
+	}
+	t, ok := c.Transport.(*http.Transport)
+	if !ok {
+		return c
+	}
+	t = t.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	t.TLSClientConfig.InsecureSkipVerify = true
+	return &http.Client{Transport: t}
 }
 
 // endpointType is one value of --endpoint.
@@ -69,7 +93,7 @@ var endpointTypes = map[string]endpointType{
 				APIKey:       o.APIKey,
 				Headers:      o.Headers,
 				Stream:       o.Stream,
-				HTTPClient:   openai.NewHTTPClient(o.Clients),
+				HTTPClient:   o.httpClient(openai.NewHTTPClient(o.Clients)),
 			})
 			if err != nil {
 				return nil, "", err
@@ -93,7 +117,7 @@ var endpointTypes = map[string]endpointType{
 				APIKey:       o.APIKey,
 				Headers:      o.Headers,
 				Stream:       o.Stream,
-				HTTPClient:   openai.NewHTTPClient(o.Clients),
+				HTTPClient:   o.httpClient(openai.NewHTTPClient(o.Clients)),
 			})
 			if err != nil {
 				return nil, "", err
@@ -116,7 +140,7 @@ var endpointTypes = map[string]endpointType{
 				APIKey:       o.APIKey,
 				Headers:      o.Headers,
 				Stream:       o.Stream,
-				HTTPClient:   anthropic.NewHTTPClient(o.Clients),
+				HTTPClient:   o.httpClient(anthropic.NewHTTPClient(o.Clients)),
 			})
 			if err != nil {
 				return nil, "", err
@@ -150,7 +174,7 @@ func init() {
 				if o.EndpointName != "" {
 					cfg.EndpointName = o.EndpointName
 				}
-				cfg.Headers, cfg.HTTPClient = o.Headers, httpep.NewClient(o.Clients)
+				cfg.Headers, cfg.HTTPClient = o.Headers, o.httpClient(httpep.NewClient(o.Clients))
 				ep, err := httpapi.New(cfg)
 				if err != nil {
 					return nil, "", err
@@ -194,7 +218,7 @@ func init() {
 			region, url, creds := awsOptions(o)
 			ep, err := bedrock.NewConverseEndpoint(bedrock.ConverseConfig{
 				ModelID: o.Model, EndpointName: o.EndpointName, Region: region, EndpointURL: url,
-				Stream: o.Stream, Credentials: creds,
+				Stream: o.Stream, Credentials: creds, HTTPClient: o.httpClient(nil),
 			})
 			if err != nil {
 				return nil, "", err
@@ -213,7 +237,7 @@ func init() {
 			region, url, creds := awsOptions(o)
 			ep, err := bedrock.NewInvokeEndpoint(bedrock.InvokeConfig{
 				ModelID: o.Model, EndpointName: o.EndpointName, Region: region, EndpointURL: url,
-				Stream: o.Stream, Credentials: creds,
+				Stream: o.Stream, Credentials: creds, HTTPClient: o.httpClient(nil),
 			})
 			if err != nil {
 				return nil, "", err
@@ -233,7 +257,7 @@ func init() {
 			region, url, creds := awsOptions(o)
 			ep, err := sagemaker.NewEndpoint(sagemaker.Config{
 				EndpointName: o.EndpointName, ModelID: o.Model, Region: region, EndpointURL: url,
-				Stream: o.Stream, Credentials: creds,
+				Stream: o.Stream, Credentials: creds, HTTPClient: o.httpClient(nil),
 			})
 			if err != nil {
 				return nil, "", err
@@ -262,6 +286,8 @@ type endpointFlags struct {
 	stream, noStream                 bool
 	simTTFT, simITL, simPrefill      time.Duration
 	simTokens, simCapacity           int
+	insecure                         bool
+	from                             *savedRun // --from, when it chooses the endpoint
 }
 
 func (f *endpointFlags) register(cmd *cobra.Command, fs *pflag.FlagSet) {
@@ -270,6 +296,7 @@ func (f *endpointFlags) register(cmd *cobra.Command, fs *pflag.FlagSet) {
 	fs.StringVar(&f.model, "model", "", "model id (required with a base URL; default "+defaultSimModel+" for the simulator)")
 	fs.StringVar(&f.apiKey, "api-key", "", "API key (default $OPENAI_API_KEY or $ANTHROPIC_API_KEY by --endpoint)")
 	fs.StringArrayVar(&f.headers, "header", nil, "extra HTTP header `K=V` (repeatable)")
+	fs.BoolVar(&f.insecure, "insecure", false, "do not verify TLS certificates (a self-signed test server); the summary warns")
 	fs.StringVar(&f.endpointName, "endpoint-name", "", "endpoint name saved with the results (SageMaker: the endpoint to call)")
 	fs.StringVar(&f.region, "region", "", "AWS region of Bedrock and SageMaker (default $AWS_REGION; none and no --base-url: the simulator)")
 	fs.StringVar(&f.config, "endpoint-config", "", "endpoint settings from a JSON `file` (the \"endpoint\" object of a run_config.json)")
@@ -328,7 +355,11 @@ func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
 			t.headers = map[string]string{}
 		}
 		t.headers[strings.TrimSpace(k)] = v
+		if sensitiveHeader(k) {
+			llmeter.RegisterSecret(v)
+		}
 	}
+	llmeter.RegisterSecret(f.apiKey)
 	switch {
 	case f.simTTFT < 0 || f.simITL < 0 || f.simPrefill < 0:
 		return nil, usageErrorf("--sim-ttft, --sim-itl and --sim-prefill must not be negative")
@@ -336,6 +367,15 @@ func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
 		return nil, usageErrorf("--sim-tokens must be at least 1, got %d", f.simTokens)
 	case f.simCapacity < 0:
 		return nil, usageErrorf("--sim-capacity must not be negative, got %d", f.simCapacity)
+	}
+	if f.from != nil {
+		t.saved = f.from.endpoint
+		t.model, _ = t.saved["model_id"].(string)
+		t.sim = f.from.sim != nil
+		if f.from.tokenizer != nil && !changed("tokenizer") {
+			t.tokenizer = f.from.tokenizer
+		}
+		return t, nil
 	}
 	if f.config != "" {
 		for _, name := range []string{"endpoint", "base-url", "model", "region", "endpoint-name", "stream", "no-stream"} {
@@ -412,13 +452,35 @@ func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
 func (t *target) open(clients int, note func(string, ...any)) (ep llmeter.Endpoint, url, destination string, close func(), err error) {
 	close = func() {}
 	if t.saved != nil {
-		ep, err = llmeter.LoadEndpoint(t.saved)
+		saved := t.saved
+		if t.sim { // --from a run that went to the built-in simulator
+			srv, _ := sim.Start(t.f.simConfig(t.model))
+			close = srv.Close
+			if saved, err = t.f.from.savedEndpoint(srv.URL); err != nil {
+				close()
+				return nil, "", "", func() {}, usageErrorf("%v", err)
+			}
+			note("The saved run went to the built-in simulator: using a new one at %s\n", srv.URL)
+		}
+		if len(t.headers) > 0 { // --header, which saved configurations never hold
+			saved = maps.Clone(saved)
+			hs := map[string]any{}
+			for k, v := range t.headers {
+				hs[k] = v
+			}
+			saved["headers"] = hs
+		}
+		ep, err = llmeter.LoadEndpoint(saved)
 		if err != nil {
+			close()
+			if t.f.from != nil {
+				return nil, "", "", func() {}, usageErrorf("--from %s: %v", t.f.from.dir, err)
+			}
 			return nil, "", "", close, usageErrorf("--endpoint-config %s: %v", t.f.config, err)
 		}
-		dest, _ := t.saved["base_url"].(string)
+		dest, _ := saved["base_url"].(string)
 		if dest == "" {
-			dest, _ = t.saved["endpoint_url"].(string)
+			dest, _ = saved["endpoint_url"].(string)
 		}
 		if dest == "" {
 			dest = ep.Info().EndpointType
@@ -427,15 +489,7 @@ func (t *target) open(clients int, note func(string, ...any)) (ep llmeter.Endpoi
 	}
 	baseURL := t.baseURL
 	if t.sim {
-		srv, _ := sim.Start(sim.Config{
-			TTFT:            t.f.simTTFT,
-			PrefillPerToken: t.f.simPrefill,
-			ITL:             t.f.simITL,
-			OutputTokens:    t.f.simTokens,
-			OutputJitter:    defaultSimJitter,
-			Capacity:        t.f.simCapacity,
-			Model:           t.model,
-		})
+		srv, _ := sim.Start(t.f.simConfig(t.model))
 		close = srv.Close
 		baseURL = srv.URL + t.spec.simPath
 		// Not a mere note: the results are not those of a real API.
@@ -443,7 +497,7 @@ func (t *target) open(clients int, note func(string, ...any)) (ep llmeter.Endpoi
 	}
 	ep, url, err = t.spec.build(endpointOptions{
 		BaseURL: baseURL, Model: t.model, APIKey: t.f.apiKey, Region: t.region, EndpointName: t.f.endpointName,
-		Headers: t.headers, Stream: t.stream, Clients: clients, Sim: t.sim,
+		Headers: t.headers, Stream: t.stream, Clients: clients, Sim: t.sim, Insecure: t.f.insecure,
 	})
 	if err != nil {
 		close()
@@ -454,6 +508,19 @@ func (t *target) open(clients int, note func(string, ...any)) (ep llmeter.Endpoi
 		destination = url
 	}
 	return ep, url, destination, close, nil
+}
+
+// simConfig is the built-in simulator of the --sim-* flags.
+func (f *endpointFlags) simConfig(model string) sim.Config {
+	return sim.Config{
+		TTFT:            f.simTTFT,
+		PrefillPerToken: f.simPrefill,
+		ITL:             f.simITL,
+		OutputTokens:    f.simTokens,
+		OutputJitter:    defaultSimJitter,
+		Capacity:        f.simCapacity,
+		Model:           model,
+	}
 }
 
 // payload builds the request for a prompt.

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -17,23 +17,13 @@ import (
 // reportFile is the HTML report written into a results folder by --report.
 const reportFile = "report.html"
 
-// writeHTML writes a report to path, atomically.
+// writeHTML writes a report to a local path or a URL, atomically.
 func writeHTML(r *report.Report, path string) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
+	var b bytes.Buffer
+	if err := r.WriteHTML(&b); err != nil {
 		return err
 	}
-	if err := r.WriteHTML(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return llmeter.WriteFile(context.Background(), path, b.Bytes())
 }
 
 // saveReport writes the HTML report of a finished command into its folder
@@ -42,7 +32,7 @@ func saveReport(e *env, r *report.Report, dir string) error {
 	if dir == "" {
 		return nil
 	}
-	path := filepath.Join(dir, reportFile)
+	path := llmeter.JoinPath(dir, reportFile)
 	if err := writeHTML(r, path); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
@@ -54,7 +44,7 @@ func saveReport(e *env, r *report.Report, dir string) error {
 // subfolder) and builds its report.
 func loadForReport(dir string, warn func(string)) (*report.Report, error) {
 	opts := llmeter.LoadOptions{Warn: warn}
-	if isRunDir(dir) {
+	if llmeter.IsRunFolder(dir) {
 		res, err := llmeter.LoadResult(dir, opts)
 		if err != nil {
 			return nil, err
@@ -66,15 +56,6 @@ func loadForReport(dir string, warn func(string)) (*report.Report, error) {
 		return nil, fmt.Errorf("%s is neither a run folder nor a load test folder: %w", dir, err)
 	}
 	return report.LoadTest(lt), nil
-}
-
-func isRunDir(dir string) bool {
-	for _, f := range []string{llmeter.SummaryFile, llmeter.ResponsesFile, llmeter.StatsFile} {
-		if fileExists(filepath.Join(dir, f)) {
-			return true
-		}
-	}
-	return false
 }
 
 type compareFlags struct {

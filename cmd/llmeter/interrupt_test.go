@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/llmeter-go/llmeter/sim"
 )
 
 // TestInterrupt runs the real binary as a user would, against
@@ -66,6 +68,34 @@ func TestInterrupt(t *testing.T) {
 		}
 		if n, _ := st["total_requests"].(float64); n < 1 {
 			t.Errorf("report: total_requests = %v, want at least 1", st["total_requests"])
+		}
+	})
+
+	t.Run("interrupted run in S3", func(t *testing.T) {
+		for _, kv := range startFakeS3(t) {
+			k, v, _ := strings.Cut(kv, "=")
+			t.Setenv(k, v)
+		}
+		srv, simsrv := sim.Start(sim.Config{TTFT: 20 * time.Millisecond, ITL: 10 * time.Millisecond, OutputTokens: 5})
+		t.Cleanup(srv.Close)
+		dir := "s3://" + fakeS3Bucket + "/interrupted/run"
+		run, stderr := startRun(ctx, t, bin, "--base-url", srv.URL+"/v1", "--model", "m", "--duration", "1m", "--clients", "2", "--output", dir)
+		// Objects appear only when their upload completes: wait for
+		// requests served instead.
+		waitUntil(ctx, t, "requests served", func() bool { return simsrv.Stats().Requests-simsrv.Stats().Active >= 4 })
+		if err := run.Process.Signal(os.Interrupt); err != nil {
+			t.Fatal(err)
+		}
+		if code := exitCode(t, run.Wait()); code != exitInterrupted {
+			t.Errorf("exit code %d, want %d; stderr:\n%s", code, exitInterrupted, stderr)
+		}
+		st := reportJSON(ctx, t, bin, dir)
+		if st["interrupted"] != true {
+			t.Errorf(`report: "interrupted" is %v, want true`, st["interrupted"])
+		}
+		served := simsrv.Stats().Requests
+		if n, _ := st["total_requests"].(float64); n < 4 || n > float64(served) {
+			t.Errorf("report: total_requests = %v, want from 4 to the %d requests served", st["total_requests"], served)
 		}
 	})
 

@@ -121,8 +121,15 @@ func outputFolder(output, name, nameFlag string) (string, error) {
 	var dir string
 	switch {
 	case output != "":
-		dir = filepath.Clean(output)
-		if b := filepath.Base(dir); b == "." || b == ".." || b == string(filepath.Separator) {
+		var b string
+		if llmeter.IsURL(output) {
+			dir = strings.TrimRight(output, "/")
+			_, b = llmeter.SplitPath(dir)
+		} else {
+			dir = filepath.Clean(output)
+			b = filepath.Base(dir)
+		}
+		if b == "" || b == "." || b == ".." || b == string(filepath.Separator) {
 			return "", usageErrorf("--output %q: give the folder to create, e.g. results/test1", output)
 		}
 	default:
@@ -131,7 +138,7 @@ func outputFolder(output, name, nameFlag string) (string, error) {
 		}
 		dir = filepath.Join(defaultOutputDir, name)
 	}
-	if fileExists(dir) {
+	if outputExists(dir) {
 		return "", &exitError{code: exitFailure, err: existsError(dir)}
 	}
 	return dir, nil
@@ -220,6 +227,7 @@ func (f *loadTestFlags) run(cmd *cobra.Command, e *env) error {
 	if grace == 0 {
 		grace = time.Nanosecond // the Runner's zero value means its default
 	}
+	parentDir, testName := llmeter.SplitPath(dir)
 	var header []string
 	lt := &experiment.LoadTest{
 		Endpoint:             ep,
@@ -229,8 +237,8 @@ func (f *loadTestFlags) run(cmd *cobra.Command, e *env) error {
 		MinRequestsPerClient: f.minPerClient,
 		MinRequestsPerRun:    f.minPerRun,
 		RunDuration:          f.duration,
-		OutputPath:           filepath.Dir(dir),
-		TestName:             filepath.Base(dir),
+		OutputPath:           parentDir,
+		TestName:             testName,
 		RunDescription:       f.descr,
 		LowMemory:            f.lowMemory,
 		Timeout:              f.timeout,
@@ -241,8 +249,8 @@ func (f *loadTestFlags) run(cmd *cobra.Command, e *env) error {
 			need: min(abortLookahead, max(clients[0]*experiment.RequestsPerClient(clients[0], f.minPerClient, f.minPerRun), 1)), cancel: sess.cancel,
 		}},
 		OnLevel: func(level, levels, c int) {
-			header = []string{fmt.Sprintf("Load test %s: level %d of %d, %d clients", filepath.Base(dir), level, levels, c)}
-			sess.setFolder(filepath.Join(dir, experiment.LevelName(c)))
+			header = []string{fmt.Sprintf("Load test %s: level %d of %d, %d clients", testName, level, levels, c)}
+			sess.setFolder(llmeter.JoinPath(dir, experiment.LevelName(c)))
 		},
 	}
 	lt.OnProgress = sess.onProgress(func() []string { return header }, false)

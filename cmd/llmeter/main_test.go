@@ -27,14 +27,21 @@ func TestMain(m *testing.M) {
 //	chop FILE                 remove the last byte of FILE (a torn last line)
 //
 // and $FAKE_API, the base of a fake OpenAI API: $FAKE_API/auth/v1 answers
-// every request with HTTP 401, $FAKE_API/missing/v1 with HTTP 404.
+// every request with HTTP 401, $FAKE_API/missing/v1 with HTTP 404. The AWS
+// environment points at an in-process S3 server with the bucket
+// llmeter-test.
 func TestScripts(t *testing.T) {
 	fake := httptest.NewServer(http.HandlerFunc(fakeAPI))
 	t.Cleanup(fake.Close) // the scripts run in parallel, after this function returns
+	s3env := startFakeS3(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("FAKE_API", fake.URL)
+			for _, kv := range s3env {
+				k, v, _ := strings.Cut(kv, "=")
+				env.Setenv(k, v)
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

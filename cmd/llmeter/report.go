@@ -2,16 +2,17 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/experiment"
+	"github.com/llmeter-go/llmeter/report"
 )
 
 type reportFlags struct {
-	json, lazy, recompute bool
-	html, png             string
+	json, lazy, recompute, heatmap bool
+	html, png                      string
 }
 
 func newReportCmd(e *env) *cobra.Command {
@@ -39,7 +40,10 @@ the report, such as a torn last line, are printed on stderr as warnings.`,
 
   # Charts: one HTML file that opens offline, or PNG files; a load test folder too
   llmeter report results/run1 --html run1.html
-  llmeter report llmeter-runs/my-loadtest --png charts/`,
+  llmeter report llmeter-runs/my-loadtest --png charts/
+
+  # The heatmaps of a run written by "llmeter heatmap"
+  llmeter report llmeter-runs/heatmap --heatmap --png charts/`,
 		Args: cobra.ExactArgs(1),
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return nil, cobra.ShellCompDirectiveFilterDirs
@@ -52,6 +56,7 @@ the report, such as a torn last line, are printed on stderr as warnings.`,
 	fs.BoolVar(&f.lazy, "lazy", false, "use stats.json as stored (same as --recompute=false)")
 	fs.StringVar(&f.html, "html", "", "write the charts and statistics as one self-contained HTML `file` (a run or a load test folder)")
 	fs.StringVar(&f.png, "png", "", "write every chart as a PNG into this `folder`")
+	fs.BoolVar(&f.heatmap, "heatmap", false, "chart the run as a latency heatmap (time to first and last token over input × output tokens)")
 	return cmd
 }
 
@@ -84,9 +89,19 @@ func (f *reportFlags) run(cmd *cobra.Command, e *env, dir string) error {
 
 // charts writes the HTML report and/or the PNG charts of a folder.
 func (f *reportFlags) charts(e *env, dir string) error {
-	r, err := loadForReport(dir, func(msg string) { e.con.Printf("warning: %s\n", msg) })
-	if err != nil {
-		return err
+	warn := func(msg string) { e.con.Printf("warning: %s\n", msg) }
+	var r *report.Report
+	if f.heatmap {
+		res, err := llmeter.LoadResult(dir, llmeter.LoadOptions{Warn: warn})
+		if err != nil {
+			return err
+		}
+		r = report.Heatmap(&experiment.HeatmapResult{Result: res}, 10, 10)
+	} else {
+		var err error
+		if r, err = loadForReport(dir, warn); err != nil {
+			return err
+		}
 	}
 	if f.html != "" {
 		if err := writeHTML(r, f.html); err != nil {
@@ -95,9 +110,6 @@ func (f *reportFlags) charts(e *env, dir string) error {
 		fmt.Fprintf(e.stdout, "Report: %s\n", f.html)
 	}
 	if f.png != "" {
-		if err := os.MkdirAll(f.png, 0o755); err != nil {
-			return err
-		}
 		files, err := r.WritePNGs(f.png)
 		if err != nil {
 			return err

@@ -52,6 +52,7 @@ type runFlags struct {
 	output, runName, description string
 	lowMemory, json, quiet       bool
 	report                       bool
+	from                         string
 }
 
 func newRunCmd(e *env) *cobra.Command {
@@ -88,7 +89,10 @@ refuses the credentials.`,
   llmeter run --base-url https://api.openai.com/v1 --model gpt-4o-mini --payload prompts.jsonl
 
   # Non-streaming, extra header, statistics as JSON for a script
-  llmeter run --base-url http://localhost:8000/v1 --model m --no-stream --header X-Team=search --json > stats.json`,
+  llmeter run --base-url http://localhost:8000/v1 --model m --no-stream --header X-Team=search --json > stats.json
+
+  # The same run again, from its folder (endpoint, payloads, settings, callbacks), with 16 clients
+  llmeter run --from llmeter-runs/20260101-120000 --clients 16`,
 		Args: cobra.NoArgs,
 		RunE: runE(func(cmd *cobra.Command, _ []string) error { return f.run(cmd, e) }),
 	}
@@ -110,6 +114,7 @@ refuses the credentials.`,
 	fs.DurationVar(&f.timeout, "timeout", llmeter.DefaultTimeout, "timeout of each request, retries included")
 	f.timeoutFlags.register(fs)
 	fs.DurationVar(&f.grace, "grace", llmeter.DefaultGracePeriod, "on Ctrl-C, how long requests in flight may still finish")
+	fs.StringVar(&f.from, "from", "", "run again the run saved in this `folder` (or URL): its endpoint, payloads, clients, requests, timeout and callbacks; flags given override them")
 	fs.StringVar(&f.output, "output", "", "run `folder` to write (default ./"+defaultOutputDir+"/<run name>); must not exist")
 	fs.StringVar(&f.runName, "run-name", "", "run name, the folder ./"+defaultOutputDir+"/<run name> (default the local time YYYYMMDD-HHMMSS)")
 	fs.StringVar(&f.description, "description", "", "run description, saved in the results")
@@ -130,6 +135,8 @@ type runPlan struct {
 	parent      string // Runner.OutputPath
 	name        string // Runner.RunName; "" = generate
 	explicitDir bool
+	// fromCallbacks are the callbacks of the --from run.
+	fromCallbacks []llmeter.Callback
 }
 
 // check validates the flags that need no file or network; its errors are
@@ -137,6 +144,16 @@ type runPlan struct {
 func (f *runFlags) check(cmd *cobra.Command, e *env) (*runPlan, error) {
 	changed := cmd.Flags().Changed
 	p := &runPlan{}
+	if f.from != "" {
+		saved, err := loadSavedRun(f.from)
+		if err != nil {
+			return nil, err
+		}
+		if err := saved.applyFlags(cmd, f); err != nil {
+			return nil, err
+		}
+		p.fromCallbacks = saved.callbacks
+	}
 	for _, pair := range [][2]string{{"prompt", "payload"}, {"n-requests", "duration"}, {"output", "run-name"}} {
 		if changed(pair[0]) && changed(pair[1]) {
 			return nil, usageErrorf("give --%s or --%s, not both", pair[0], pair[1])
@@ -188,9 +205,8 @@ func (f *runFlags) check(cmd *cobra.Command, e *env) (*runPlan, error) {
 	}
 	switch {
 	case f.output != "":
-		dir := filepath.Clean(f.output)
-		p.parent, p.name = filepath.Dir(dir), filepath.Base(dir)
-		if p.name == "." || p.name == ".." || p.name == string(filepath.Separator) {
+		p.parent, p.name = llmeter.SplitPath(f.output)
+		if p.name == "" || p.name == "." || p.name == ".." || p.name == string(filepath.Separator) {
 			return nil, usageErrorf("--output %q: give the run folder to create, e.g. results/run1", f.output)
 		}
 		p.explicitDir = true
@@ -205,7 +221,7 @@ func (f *runFlags) check(cmd *cobra.Command, e *env) (*runPlan, error) {
 	}
 	if p.explicitDir {
 		// The Runner refuses it too, but only once everything is set up.
-		if dir := filepath.Join(p.parent, p.name); fileExists(dir) {
+		if dir := llmeter.JoinPath(p.parent, p.name); outputExists(dir) {
 			return nil, &exitError{code: exitFailure, err: existsError(dir)}
 		}
 	}
@@ -244,6 +260,14 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 	extra, err := f.callbackFlags.callbacks(ep)
 	if err != nil {
 		return err
+	}
+	extra = append(plan.fromCallbacks, extra...)
+	if plan.target.sim {
+		extra = append(extra, recordSim{f.endpointFlags.simStats()})
+	}
+	if f.insecure {
+		con.Printf("Warning: --insecure: TLS certificates are not verified\n")
+		extra = append(extra, recordInsecure{})
 	}
 
 	nRequests := f.nRequests
@@ -399,3 +423,6 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// outputExists reports whether an output folder (local or a URL) exists.
+func outputExists(dir string) bool { return llmeter.PathExists(context.Background(), dir) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -32,7 +31,7 @@ func newSession(parent context.Context, e *env, quiet bool) *session {
 		func(os.Signal) { e.con.Printf("Interrupted: stopping… (Ctrl-C again to exit at once)\n") },
 		func(os.Signal) {
 			if dir := s.folder(); dir != "" {
-				e.con.Printf("Exiting at once; the responses processed so far are in %s\n", filepath.Join(dir, llmeter.ResponsesFile))
+				e.con.Printf("Exiting at once; the responses processed so far are in %s\n", llmeter.JoinPath(dir, llmeter.ResponsesFile))
 			}
 			e.exit(exitInterrupted)
 		})

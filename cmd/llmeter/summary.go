@@ -194,6 +194,9 @@ func writeSummary(w io.Writer, st *llmeter.Stats) {
 		testTime += ", from " + s + " to " + e
 	}
 	add("test time", testTime)
+	if get(insecureStat) == true {
+		add("warning", "TLS certificates were not verified (--insecure)")
+	}
 	info.write(w, "  ")
 
 	// One row per scalar stat, one per distribution.

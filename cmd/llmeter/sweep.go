@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -120,9 +119,10 @@ func (f *openLoopCmdFlags) prepare(cmd *cobra.Command, e *env, what string) (*pr
 	if grace == 0 {
 		grace = time.Nanosecond
 	}
+	parentDir, testName := llmeter.SplitPath(dir)
 	p.ol = experiment.OpenLoop{
 		Endpoint: ep, Tokenizer: t.tokenizer, Payloads: payloads, Arrival: arrival, Duration: f.duration, Warmup: f.warmup,
-		OutputPath: filepath.Dir(dir), TestName: filepath.Base(dir), RunDescription: f.descr,
+		OutputPath: parentDir, TestName: testName, RunDescription: f.descr,
 		GoodputSLOs: goodput, LowMemory: f.lowMemory, Timeout: f.timeout, GracePeriod: grace,
 		Callbacks: extra,
 	}
@@ -202,8 +202,8 @@ func (f *sweepFlags) run(cmd *cobra.Command, e *env) error {
 	defer p.done()
 	s := &experiment.Sweep{OpenLoop: p.ol, Rates: rates, StopIf: limits}
 	s.OnLevel = func(level, levels int, rate float64) {
-		p.headers = []string{fmt.Sprintf("Sweep %s: level %d of %d, %v requests/s", filepath.Base(p.dir), level, levels, rate)}
-		p.sess.setFolder(filepath.Join(p.dir, experiment.RateLevelName(rate)))
+		p.headers = []string{fmt.Sprintf("Sweep %s: level %d of %d, %v requests/s", llmeter.BasePath(p.dir), level, levels, rate)}
+		p.sess.setFolder(llmeter.JoinPath(p.dir, experiment.RateLevelName(rate)))
 	}
 	s.Callbacks = append(s.Callbacks, afterRun(func(res *llmeter.Result) {
 		rate, _ := res.Stats().Float("asked_rate")

@@ -125,11 +125,15 @@
       var mx = 0, my = 0;
       main.forEach(function (m) { (m[0].points || []).forEach(function (p) { mx = Math.max(mx, p.x); my = Math.max(my, p.y); }); });
       var xr = {min: 0, max: 1.1 * mx || 1, scale: false}, yr = {min: 0, max: 1.1 * my || 1, scale: false};
-      Object.assign(xAxis[0], xr);
-      Object.assign(yAxis[0], yr);
+      // The axes' odd maxima (1.1 max) are not labelled, and the marginal
+      // histograms drop their zero labels, so that no two labels collide
+      // where the grids meet.
+      var noMax = {formatter: num, showMaxLabel: false}, noMin = {formatter: num, showMinLabel: false};
+      Object.assign(xAxis[0], xr, {axisLabel: noMax});
+      Object.assign(yAxis[0], yr, {axisLabel: noMax});
       xAxis.push(valueAxis('', false, Object.assign({gridIndex: 1, axisLabel: {show: false}}, xr)));
-      yAxis.push(valueAxis('Probability', false, {gridIndex: 1, nameGap: 50, scale: false}));
-      xAxis.push(valueAxis('Probability', false, {gridIndex: 2, scale: false}));
+      yAxis.push(valueAxis('Probability', false, {gridIndex: 1, nameGap: 50, scale: false, splitNumber: 3, axisLabel: noMin}));
+      xAxis.push(valueAxis('Probability', false, {gridIndex: 2, scale: false, splitNumber: 2, axisLabel: noMin}));
       yAxis.push(valueAxis('', false, Object.assign({gridIndex: 2, axisLabel: {show: false}}, yr)));
       if (hx) series.push(binSeries(hx[0], hx[1], false, {xAxisIndex: 1, yAxisIndex: 1}));
       if (hy) series.push(binSeries(hy[0], hy[1], true, {xAxisIndex: 2, yAxisIndex: 2}));
@@ -207,9 +211,10 @@
     }
     opt.animation = false;
     opt.color = palette;
-    opt.title = {text: c.title, left: 'center', textStyle: {fontSize: 15}};
+    // Titles start at the left so that long ones stay clear of the toolbox.
+    opt.title = {text: c.title, left: 12, textStyle: {fontSize: 15}};
     opt.toolbox = toolbox;
-    if (c.kind !== 'heatmap') opt.legend = {top: 28, type: 'scroll'};
+    if (c.kind !== 'heatmap') opt.legend = {top: 28, left: 12, type: 'scroll'};
     inst.setOption(opt);
     charts[c.id] = inst;
   });
