@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/fdlimit"
 	"github.com/llmeter-go/llmeter/report"
 )
 
@@ -246,6 +247,9 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 		payloads = []llmeter.Payload{p}
 	}
 
+	if err := checkOpenFiles(f.clients, plan); err != nil {
+		return err
+	}
 	con := e.con
 	note := func(format string, a ...any) {
 		if !f.quiet {
@@ -426,3 +430,23 @@ func fileExists(path string) bool {
 
 // outputExists reports whether an output folder (local or a URL) exists.
 func outputExists(dir string) bool { return llmeter.PathExists(context.Background(), dir) }
+
+// checkOpenFiles refuses, before it starts, a run whose connections would
+// not fit under the open-file limit.
+func checkOpenFiles(clients int, plan *runPlan) error {
+	conns, what := clients, fmt.Sprintf("--clients %d", clients)
+	if plan.arrival != nil {
+		if plan.arrival.MaxInFlight == 0 {
+			return nil // unbounded: as many as the rate and the latency make
+		}
+		conns, what = plan.arrival.MaxInFlight, fmt.Sprintf("--max-in-flight %d", plan.arrival.MaxInFlight)
+	}
+	if plan.target.sim {
+		conns *= 2 // the built-in simulator's end of each connection is in this process too
+		what += " with the built-in simulator"
+	}
+	if err := fdlimit.Check(conns, what); err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	return nil
+}
