@@ -32,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: llmbench accuracy|throughput|memory|lowmem|rate [flags]")
+		fmt.Fprintln(os.Stderr, "usage: llmbench accuracy|throughput|memory|lowmem|rate|soak [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -57,6 +57,8 @@ func main() {
 		err = lowmem(ctx, os.Args[2:])
 	case "rate":
 		err = rate(ctx, os.Args[2:])
+	case "soak":
+		err = soak(ctx, os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown scenario %q", os.Args[1])
 	}
@@ -261,16 +263,21 @@ func memory(ctx context.Context, args []string) error {
 	runtime.GC()
 	before := memNow()
 	done := make(chan error, 1)
+	var out bench.Outcome
 	go func() {
-		_, err := bench.RunLLMeter(ctx, bench.Load{BaseURL: url, Clients: *clients, Requests: 1, MaxTokens: 16})
+		var err error
+		out, err = bench.RunLLMeter(ctx, bench.Load{BaseURL: url, Clients: *clients, Requests: 1, MaxTokens: 16})
 		done <- err
 	}()
 	time.Sleep(4 * time.Second) // all clients have sent and wait for their first token
 	runtime.GC()
 	during := memNow()
+	goroutines := runtime.NumGoroutine()
 	if err := <-done; err != nil {
 		return err
 	}
+	failed, _ := out.Stats.Get("failed_requests")
+	fmt.Printf("%d streams at once: %d requests, %v failed, %d goroutines while in flight\n", *clients, out.Requests, failed, goroutines)
 	per := func(a, b uint64) float64 { return float64(int64(b)-int64(a)) / float64(*clients) / 1024 }
 	fmt.Printf("%d requests in flight: heap in use +%.1f KiB, stacks +%.1f KiB, total Go memory +%.1f KiB, RSS +%.1f KiB per request\n",
 		*clients, per(before.heap, during.heap), per(before.stack, during.stack),
@@ -325,4 +332,58 @@ func lowmem(ctx context.Context, args []string) error {
 	fmt.Printf("low_memory run: %d requests (%d errors) in %.1f s (%.0f req/s), peak RSS %.1f MB\n",
 		out.Requests, out.Errors, out.Elapsed.Seconds(), out.RPS(), float64(procStatus("VmHWM"))/1e6)
 	return nil
+}
+
+// soak runs a long closed-loop load (low-memory mode, responses to disk)
+// and samples the goroutines, the heap in use and the RSS at intervals:
+// after the first sample they must not grow.
+func soak(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("soak", flag.ExitOnError)
+	duration := fs.Duration("duration", 30*time.Minute, "length of the run")
+	clients := fs.Int("clients", 64, "clients")
+	every := fs.Duration("every", time.Minute, "sampling interval")
+	_ = fs.Parse(args)
+	url, stop, err := startSim(ctx, 20*time.Millisecond, 2*time.Millisecond, 16)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	dir, err := os.MkdirTemp("", "llmbench-soak")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	done := make(chan error, 1)
+	var out bench.Outcome
+	go func() {
+		var err error
+		out, err = bench.RunLLMeter(ctx, bench.Load{BaseURL: url, Clients: *clients, Duration: *duration, MaxTokens: 16, LowMemory: true, OutputPath: dir})
+		done <- err
+	}()
+	fmt.Printf("%8s  %10s  %12s  %8s\n", "elapsed", "goroutines", "heap in use", "RSS")
+	start := time.Now()
+	var first, last mem
+	var g0, g1 int
+	t := time.NewTicker(*every)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				return err
+			}
+			failed, _ := out.Stats.Get("failed_requests")
+			fmt.Printf("%d requests, %v failed; from the first sample to the last: goroutines %d → %d, heap in use %+.1f MiB, RSS %+.1f MiB\n",
+				out.Requests, failed, g0, g1, (float64(last.heap)-float64(first.heap))/(1<<20), (float64(last.rss)-float64(first.rss))/(1<<20))
+			return nil
+		case <-t.C:
+			runtime.GC()
+			m, g := memNow(), runtime.NumGoroutine()
+			if n == 0 {
+				first, g0 = m, g
+			}
+			last, g1 = m, g
+			fmt.Printf("%8s  %10d  %9.1f MiB  %4.0f MiB\n", time.Since(start).Round(time.Second), g, float64(m.heap)/(1<<20), float64(m.rss)/(1<<20))
+		}
+	}
 }
