@@ -172,13 +172,18 @@ func (r *Recorder) visible() {
 // FirstToken marks the first token as arrived now unless one already did: for
 // output that counts toward the time to first token without being visible
 // text (reasoning, when the endpoint is configured so).
+//
+// Every call counts as data for the idle timeout, so that a long stretch of
+// reasoning is no stall.
 func (r *Recorder) FirstToken() {
 	if !r.firstSet {
 		r.first, r.firstSet = r.since(), true
 		if r.watch != nil {
 			r.watch.firstToken(r.first)
 		}
+		return
 	}
+	r.Progress()
 }
 
 // LastToken sets the time to last token to now. It counts as data for the
@@ -229,7 +234,9 @@ func (r *Recorder) SetID(id string) {
 }
 
 // SetUsage records token counts; nil fields leave earlier values alone.
+// Usage arriving counts as data for the idle timeout.
 func (r *Recorder) SetUsage(u Usage) {
+	r.Progress()
 	if u.InputTokens != nil {
 		r.resp.NumTokensInput = u.InputTokens
 		r.resp.TokensInputSource = "usage"

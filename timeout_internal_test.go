@@ -29,7 +29,20 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// Data that is not text keeps the idle timeout quiet: Progress, reasoning
+// (FirstToken after the first token) and usage.
 func TestProgressKeepsIdleTimeoutOff(t *testing.T) {
+	signals := map[string]func(*Recorder){
+		"Progress":   (*Recorder).Progress,
+		"FirstToken": (*Recorder).FirstToken,
+		"SetUsage":   func(r *Recorder) { r.SetUsage(Usage{OutputTokens: Ptr(1)}) },
+	}
+	for name, signal := range signals {
+		t.Run(name, func(t *testing.T) { testProgressKeepsIdleTimeoutOff(t, signal) })
+	}
+}
+
+func testProgressKeepsIdleTimeoutOff(t *testing.T, signal func(*Recorder)) {
 	for _, progress := range []bool{true, false} {
 		synctest.Test(t, func(t *testing.T) {
 			ep := &scriptEndpoint{script: func(ctx context.Context, rec *Recorder) error {
@@ -39,7 +52,7 @@ func TestProgressKeepsIdleTimeoutOff(t *testing.T) {
 						return err
 					}
 					if progress {
-						rec.Progress()
+						signal(rec)
 					}
 				}
 				rec.Text("b")
