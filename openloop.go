@@ -83,7 +83,7 @@ func (x *execution) openLoop(ctx, inflightCtx context.Context) {
 		x.next.Add(1)
 		storeMax(&x.peak, x.inflight.Add(1))
 		wg.Go(func() {
-			resp := x.invokeOne(inflightCtx, cfg.Payloads[pi], opts)
+			resp := x.invokeOne(inflightCtx, pi, opts)
 			x.inflight.Add(-1)
 			if slots != nil {
 				<-slots

@@ -67,8 +67,13 @@ type Runner struct {
 	// shared sequence (shuffled with a fixed seed), so every payload is sent
 	// once before any is sent twice.
 	Payloads []Payload
+	// PayloadSource serves the payloads by index instead of Payloads, for
+	// sets too large to hold decoded (see PayloadLines).
+	PayloadSource PayloadSource
 	// PayloadPath is a .json/.jsonl file or a folder of them, read when
-	// Payloads is empty (see LoadPayloads).
+	// Payloads and PayloadSource are empty (see LoadPayloads). A local
+	// .jsonl or .manifest file is read on demand (OpenPayloadLines), so that
+	// a million payloads cost about 12 MB.
 	PayloadPath string
 	// RunName names the run folder; default the local time YYYYMMDD-HHMMSS
 	// (with a suffix if that folder exists).
@@ -152,14 +157,22 @@ func (r *Runner) Validate() error {
 	if r.Clients < 0 {
 		return fmt.Errorf("llmeter: runner: clients must be positive, got %d", r.Clients)
 	}
-	if len(r.Payloads) == 0 && r.PayloadPath != "" {
-		ps, err := LoadPayloads(r.PayloadPath)
-		if err != nil {
-			return err
+	if len(r.Payloads) == 0 && r.PayloadSource == nil && r.PayloadPath != "" {
+		if IsPayloadFile(r.PayloadPath) {
+			pl, err := OpenPayloadLines(r.PayloadPath)
+			if err != nil {
+				return err
+			}
+			r.PayloadSource = pl
+		} else {
+			ps, err := LoadPayloads(r.PayloadPath)
+			if err != nil {
+				return err
+			}
+			r.Payloads = ps
 		}
-		r.Payloads = ps
 	}
-	if len(r.Payloads) == 0 {
+	if r.payloadCount() == 0 {
 		return errors.New("llmeter: runner: no payload")
 	}
 	if r.RunDuration < 0 {
@@ -178,7 +191,7 @@ func (r *Runner) Validate() error {
 		return errors.New("llmeter: runner: total requests exclude n_requests and run_duration")
 	}
 	if r.RunDuration == 0 && r.NRequests == 0 && r.TotalRequests == 0 {
-		r.NRequests = len(r.Payloads)
+		r.NRequests = r.payloadCount()
 	}
 	if r.Timeout == 0 {
 		r.Timeout = DefaultTimeout
@@ -226,7 +239,7 @@ func (r *Runner) Validate() error {
 			return err
 		}
 		if r.NRequests > 0 && r.TotalRequests == 0 {
-			if r.NRequests != len(r.Payloads) || r.RunDuration > 0 {
+			if r.NRequests != r.payloadCount() || r.RunDuration > 0 {
 				return errors.New("llmeter: runner: an open-loop run takes TotalRequests or RunDuration, not n_requests")
 			}
 			// The default count: once per payload.
@@ -249,6 +262,9 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	cfg.Callbacks = append([]Callback(nil), r.Callbacks...)
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if pl, ok := cfg.PayloadSource.(*PayloadLines); ok && cfg.PayloadSource != r.PayloadSource {
+		defer pl.Close() // opened from PayloadPath for this run
 	}
 	explicitName := cfg.RunName != ""
 	if !explicitName {
@@ -320,7 +336,12 @@ func (x *execution) createFolder(ctx context.Context, explicitName bool) error {
 		cfg.RunName = fmt.Sprintf("%s-%d", base, i)
 	}
 	x.dir = cfg.RunDir()
-	payloadPath, err := SavePayloads(cfg.Payloads, x.dir, PayloadFile)
+	var payloadPath string
+	if cfg.PayloadSource != nil {
+		payloadPath, err = savePayloadSource(ctx, cfg.PayloadSource, x.dir)
+	} else {
+		payloadPath, err = SavePayloads(cfg.Payloads, x.dir, PayloadFile)
+	}
 	if err != nil {
 		return err
 	}
@@ -329,6 +350,22 @@ func (x *execution) createFolder(ctx context.Context, explicitName bool) error {
 	}
 	x.writer, err = createResponseWriter(ctx, x.dir)
 	return err
+}
+
+// payloadCount is the number of payloads, from Payloads or PayloadSource.
+func (r *Runner) payloadCount() int {
+	if r.PayloadSource != nil {
+		return r.PayloadSource.Len()
+	}
+	return len(r.Payloads)
+}
+
+// payload returns payload i.
+func (x *execution) payload(i int) (Payload, error) {
+	if x.cfg.PayloadSource == nil {
+		return x.cfg.Payloads[i], nil
+	}
+	return x.cfg.PayloadSource.Payload(i)
 }
 
 // perClient is n_requests: per client, or the total shared out, rounded up.
@@ -393,7 +430,7 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 			x.afterInvoke = append(x.afterInvoke, c)
 		}
 	}
-	x.order = make([]int, len(cfg.Payloads))
+	x.order = make([]int, cfg.payloadCount())
 	for i := range x.order {
 		x.order[i] = i
 	}
@@ -525,7 +562,7 @@ func (x *execution) client(ctx, inflightCtx context.Context, i int) {
 		}
 		pi := x.order[n%uint64(len(x.order))]
 		storeMax(&x.peak, x.inflight.Add(1))
-		resp := x.invokeOne(inflightCtx, cfg.Payloads[pi], opts)
+		resp := x.invokeOne(inflightCtx, pi, opts)
 		x.inflight.Add(-1)
 		resp.PayloadIndex = &pi
 		resp.Warmup = x.isWarmup(n, resp.SendOffset)
@@ -533,7 +570,16 @@ func (x *execution) client(ctx, inflightCtx context.Context, i int) {
 	}
 }
 
-func (x *execution) invokeOne(ctx context.Context, p Payload, opts invokeOptions) *InvocationResponse {
+// invokeOne sends payload pi. A payload that cannot be read (a payload file
+// changed under the run) is a failed response.
+func (x *execution) invokeOne(ctx context.Context, pi int, opts invokeOptions) *InvocationResponse {
+	p, err := x.payload(pi)
+	if err != nil {
+		resp := ErrorOutput(nil, err, ErrorClassOther)
+		resp.RequestTime = Ptr(time.Now().UTC())
+		resp.SendOffset = time.Since(x.start)
+		return resp
+	}
 	if len(x.beforeInvoke) > 0 {
 		p = CopyPayload(p)
 		for _, cb := range x.beforeInvoke {

@@ -235,11 +235,22 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 		return err
 	}
 	var payloads []llmeter.Payload
-	if f.payload != "" {
+	var source llmeter.PayloadSource // a .jsonl file, read on demand
+	nPayloads := 1
+	switch {
+	case llmeter.IsPayloadFile(f.payload):
+		pl, err := llmeter.OpenPayloadLines(f.payload)
+		if err != nil {
+			return err
+		}
+		defer pl.Close()
+		source, nPayloads = pl, pl.Len()
+	case f.payload != "":
 		if payloads, err = llmeter.LoadPayloads(f.payload); err != nil {
 			return err
 		}
-	} else {
+		nPayloads = len(payloads)
+	default:
 		p, err := plan.target.payload(f.prompt, f.maxTokens)
 		if err != nil {
 			return err
@@ -280,7 +291,7 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 	}
 	planned := f.clients * nRequests
 	if nRequests == 0 && f.duration == 0 {
-		planned = f.clients * len(payloads)
+		planned = f.clients * nPayloads
 	}
 	total, duration, clients := 0, f.duration, f.clients
 	if plan.arrival != nil {
@@ -294,7 +305,7 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 			}
 		}
 		if f.payload != "" && !cmd.Flags().Changed("n-requests") && f.duration == 0 {
-			total, duration, planned = len(payloads), 0, len(payloads)
+			total, duration, planned = nPayloads, 0, nPayloads
 		}
 	}
 
@@ -320,6 +331,7 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 		WarmupRequests: f.warmupRequests,
 		GoodputSLOs:    plan.goodput,
 		Payloads:       payloads,
+		PayloadSource:  source,
 		RunDescription: f.description,
 		Timeout:        f.timeout,
 		GracePeriod:    grace,

@@ -12,6 +12,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
@@ -32,7 +33,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: llmbench accuracy|throughput|memory|lowmem|rate|soak [flags]")
+		fmt.Fprintln(os.Stderr, "usage: llmbench accuracy|throughput|memory|lowmem|rate|soak|payloads [flags]")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -59,6 +60,8 @@ func main() {
 		err = rate(ctx, os.Args[2:])
 	case "soak":
 		err = soak(ctx, os.Args[2:])
+	case "payloads":
+		err = payloads(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown scenario %q", os.Args[1])
 	}
@@ -386,4 +389,66 @@ func soak(ctx context.Context, args []string) error {
 			fmt.Printf("%8s  %10d  %9.1f MiB  %4.0f MiB\n", time.Since(start).Round(time.Second), g, float64(m.heap)/(1<<20), float64(m.rss)/(1<<20))
 		}
 	}
+}
+
+// payloads writes a payload file of -lines chat requests and measures the
+// memory of opening it on demand (llmeter.OpenPayloadLines, what a run with
+// a .jsonl file does) and, with -decoded, of decoding it whole
+// (llmeter.LoadPayloads).
+func payloads(args []string) error {
+	fs := flag.NewFlagSet("payloads", flag.ExitOnError)
+	lines := fs.Int("lines", 1_000_000, "payloads in the file")
+	decoded := fs.Bool("decoded", false, "also measure LoadPayloads, which decodes every line")
+	_ = fs.Parse(args)
+	dir, err := os.MkdirTemp("", "llmbench-payloads")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := dir + "/payloads.jsonl"
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	for i := range *lines {
+		fmt.Fprintf(w, `{"model": "m", "max_tokens": 128, "stream": true, "messages": [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "Question %d: summarise the plot of a novel of your choice in three sentences."}]}`+"\n", i)
+	}
+	if err := errors.Join(w.Flush(), f.Close()); err != nil {
+		return err
+	}
+	fi, _ := os.Stat(path)
+	measure := func(name string, load func() (int, func(), error)) error {
+		runtime.GC()
+		before := memNow()
+		start := time.Now()
+		n, keep, err := load()
+		if err != nil {
+			return err
+		}
+		took := time.Since(start)
+		runtime.GC()
+		after := memNow()
+		fmt.Printf("%-16s %d payloads (%.0f MB file) in %v: heap in use +%.1f MB (%.1f bytes per payload), RSS +%.0f MB\n", name, n,
+			float64(fi.Size())/1e6, took.Round(time.Millisecond), (float64(after.heap)-float64(before.heap))/1e6,
+			(float64(after.heap)-float64(before.heap))/float64(n), (float64(after.rss)-float64(before.rss))/1e6)
+		keep()
+		return nil
+	}
+	if err := measure("OpenPayloadLines", func() (int, func(), error) {
+		pl, err := llmeter.OpenPayloadLines(path)
+		if err != nil {
+			return 0, nil, err
+		}
+		return pl.Len(), func() { pl.Close() }, nil
+	}); err != nil {
+		return err
+	}
+	if *decoded {
+		return measure("LoadPayloads", func() (int, func(), error) {
+			ps, err := llmeter.LoadPayloads(path)
+			return len(ps), func() { runtime.KeepAlive(ps) }, err
+		})
+	}
+	return nil
 }
