@@ -230,11 +230,19 @@ func (a *accumulator) stats(head *Stats, elapsed float64) *Stats {
 		st.Set("callback_errors", a.callbackErrors)
 	}
 	a.itl.Summary(st, MetricITL, DefaultPercentiles)
+	if a.approximate() {
+		// Runner.BoundedStats: some percentiles are estimates (within 0.5%).
+		st.Set("approximate_percentiles", true)
+	}
 	if a.openLoop > 0 {
 		a.ttftSched.Summary(st, MetricTTFTSchedule, DefaultPercentiles)
 		a.ttltSched.Summary(st, MetricTTLTSchedule, DefaultPercentiles)
 		a.lag.Summary(st, MetricScheduleLag, DefaultPercentiles)
-		st.Set(MetricScheduleLag+"-max", slicesMax(a.lag.Sorted()))
+		if a.lag.Len() > 0 {
+			st.Set(MetricScheduleLag+"-max", a.lag.Max())
+		} else {
+			st.Set(MetricScheduleLag+"-max", 0.0)
+		}
 		st.Set("late_requests", a.late)
 	}
 	if a.warmup > 0 {
@@ -286,9 +294,24 @@ func (a *accumulator) growing() bool {
 	return last > 2*first && last-first > 0.05
 }
 
-func slicesMax(s []float64) float64 {
-	if len(s) == 0 {
-		return 0
+// samples lists every sample of the accumulator.
+func (a *accumulator) samples() []*Sample {
+	return []*Sample{a.ttlt, a.ttft, a.tpot, a.out, a.in, a.cached, a.itl, a.ttftSched, a.ttltSched, a.lag}
+}
+
+// bound keeps at most n exact values per metric (see Sample.Bound).
+func (a *accumulator) bound(n int) {
+	for _, s := range a.samples() {
+		s.Bound(n)
 	}
-	return s[len(s)-1]
+}
+
+// approximate reports whether a percentile is an estimate.
+func (a *accumulator) approximate() bool {
+	for _, s := range a.samples() {
+		if s.Approximate() {
+			return true
+		}
+	}
+	return false
 }

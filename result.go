@@ -377,6 +377,9 @@ func LoadResult(dir string, opts LoadOptions) (*Result, error) {
 		if fileStats != nil {
 			// Keep what only stats.json knows (callback stats, interrupted, …).
 			for _, k := range fileStats.Keys() {
+				if k == "approximate_percentiles" {
+					continue // the recomputed percentiles are exact
+				}
 				if _, ok := rec.Get(k); !ok {
 					v, _ := fileStats.Get(k)
 					rec.Set(k, v)

@@ -115,6 +115,13 @@ type Runner struct {
 	Callbacks []Callback
 	// LowMemory keeps responses only on disk; the statistics stay exact.
 	LowMemory bool
+	// BoundedStats bounds the memory of the live statistics too: each
+	// metric keeps DefaultBound exact values, then estimates its
+	// percentiles within 0.5% from logarithmic buckets (stats.json then has
+	// "approximate_percentiles": true; recomputing from responses.jsonl, as
+	// "llmeter report" does, gives the exact values). With LowMemory, for
+	// runs of many millions of requests.
+	BoundedStats bool
 	// NoChunkTimes turns off recording of per-chunk arrival times.
 	NoChunkTimes bool
 	// OnProgress, if set, receives a snapshot at most every ProgressInterval
@@ -436,6 +443,9 @@ func (x *execution) run(ctx context.Context) (*Result, error) {
 	}
 	rand.New(rand.NewPCG(0, 0)).Shuffle(len(x.order), func(i, j int) { x.order[i], x.order[j] = x.order[j], x.order[i] })
 	x.acc = newAccumulator()
+	if cfg.BoundedStats {
+		x.acc.bound(DefaultBound)
+	}
 	x.acc.slos = cfg.GoodputSLOs
 	x.results = make(chan *InvocationResponse, max(4096, 4*cfg.Clients))
 

@@ -102,7 +102,15 @@ type Sample struct {
 	pending []float64
 	sum     exactSum
 	ints    bool // every value is an integer: the mean prints as one when whole
+	bound   int  // 0: exact; else the values kept before folding into sk
+	sk      *logSketch
+	n       int // values folded into sk
 }
+
+// Bound makes the sample keep at most n values exactly; past n they are
+// folded into logarithmic buckets 1% wide, and percentiles are estimated
+// within 0.5% in bounded memory (see DefaultBound). Mean and sum stay exact.
+func (s *Sample) Bound(n int) { s.bound = n }
 
 // NewSample returns an empty sample; integer samples report an integral mean
 // as an int, as Python's statistics.mean does for ints.
@@ -113,14 +121,52 @@ func (s *Sample) Add(x float64) {
 	if math.IsNaN(x) {
 		return
 	}
-	s.pending = append(s.pending, x)
 	s.sum.add(x)
+	if s.sk != nil {
+		s.sk.add(x)
+		s.n++
+		return
+	}
+	s.pending = append(s.pending, x)
+	if s.bound > 0 && len(s.sorted)+len(s.pending) > s.bound {
+		s.sk = newLogSketch()
+		for _, v := range append(s.sorted, s.pending...) {
+			s.sk.add(v)
+		}
+		s.n = len(s.sorted) + len(s.pending)
+		s.sorted, s.pending = nil, nil
+	}
 }
 
 // Len is the number of values.
-func (s *Sample) Len() int { return len(s.sorted) + len(s.pending) }
+func (s *Sample) Len() int { return len(s.sorted) + len(s.pending) + s.n }
 
-// Sorted returns the values in ascending order (shared; do not modify).
+// Approximate reports whether the sample outgrew its bound: its percentiles
+// are then estimates.
+func (s *Sample) Approximate() bool { return s.sk != nil }
+
+// Percentile returns percentile p (LLMeter's method), estimated when the
+// sample is approximate; NaN when it is empty.
+func (s *Sample) Percentile(p int) float64 {
+	if s.sk != nil {
+		return s.sk.percentile(p)
+	}
+	return Percentile(s.Sorted(), p)
+}
+
+// Max returns the largest value (NaN when empty).
+func (s *Sample) Max() float64 {
+	if s.sk != nil {
+		return s.sk.max
+	}
+	if v := s.Sorted(); len(v) > 0 {
+		return v[len(v)-1]
+	}
+	return math.NaN()
+}
+
+// Sorted returns the values in ascending order (shared; do not modify); nil
+// once an approximate sample dropped them.
 func (s *Sample) Sorted() []float64 {
 	if len(s.pending) == 0 {
 		return s.sorted
@@ -175,9 +221,8 @@ func (s *Sample) Summary(st *Stats, name string, percentiles []int) {
 		return
 	}
 	st.Set(name+"-average", s.Mean())
-	sorted := s.Sorted()
 	for _, p := range percentiles {
-		st.Set(name+"-p"+strconv.Itoa(p), Percentile(sorted, p))
+		st.Set(name+"-p"+strconv.Itoa(p), s.Percentile(p))
 	}
 }
 

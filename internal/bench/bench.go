@@ -42,9 +42,10 @@ type Load struct {
 	Prompt    string
 	// LowMemory, OutputPath and Arrival apply to the llmeter client only;
 	// with Arrival the run is open-loop (Clients is ignored).
-	LowMemory  bool
-	OutputPath string
-	Arrival    *llmeter.Arrival
+	LowMemory    bool
+	BoundedStats bool
+	OutputPath   string
+	Arrival      *llmeter.Arrival
 }
 
 // Outcome is what one client measured.
@@ -80,15 +81,16 @@ func RunLLMeter(ctx context.Context, l Load) (Outcome, error) {
 		return Outcome{}, err
 	}
 	r := &llmeter.Runner{
-		Endpoint:    ep,
-		Clients:     l.Clients,
-		NRequests:   l.Requests,
-		RunDuration: l.Duration,
-		Payloads:    []llmeter.Payload{l.payload()},
-		LowMemory:   l.LowMemory,
-		OutputPath:  l.OutputPath,
-		Arrival:     l.Arrival,
-		Timeout:     5 * time.Minute,
+		Endpoint:     ep,
+		Clients:      l.Clients,
+		NRequests:    l.Requests,
+		RunDuration:  l.Duration,
+		Payloads:     []llmeter.Payload{l.payload()},
+		LowMemory:    l.LowMemory,
+		BoundedStats: l.BoundedStats,
+		OutputPath:   l.OutputPath,
+		Arrival:      l.Arrival,
+		Timeout:      5 * time.Minute,
 	}
 	if l.Duration > 0 {
 		r.NRequests = 0

@@ -345,6 +345,7 @@ func soak(ctx context.Context, args []string) error {
 	duration := fs.Duration("duration", 30*time.Minute, "length of the run")
 	clients := fs.Int("clients", 64, "clients")
 	every := fs.Duration("every", time.Minute, "sampling interval")
+	bounded := fs.Bool("bounded", true, "bounded statistics (Runner.BoundedStats); false keeps every value, which grows the heap by design")
 	_ = fs.Parse(args)
 	url, stop, err := startSim(ctx, 20*time.Millisecond, 2*time.Millisecond, 16)
 	if err != nil {
@@ -360,7 +361,7 @@ func soak(ctx context.Context, args []string) error {
 	var out bench.Outcome
 	go func() {
 		var err error
-		out, err = bench.RunLLMeter(ctx, bench.Load{BaseURL: url, Clients: *clients, Duration: *duration, MaxTokens: 16, LowMemory: true, OutputPath: dir})
+		out, err = bench.RunLLMeter(ctx, bench.Load{BaseURL: url, Clients: *clients, Duration: *duration, MaxTokens: 16, LowMemory: true, BoundedStats: *bounded, OutputPath: dir})
 		done <- err
 	}()
 	fmt.Printf("%8s  %10s  %12s  %8s\n", "elapsed", "goroutines", "heap in use", "RSS")
