@@ -38,6 +38,9 @@ type LatencyHeatmap struct {
 	Timeout        time.Duration
 	GracePeriod    time.Duration
 	OnProgress     func(llmeter.Progress)
+	// Configure, if set, adjusts every Runner the experiment builds before
+	// it runs (connect, first-token and idle timeouts, retries, …).
+	Configure func(*llmeter.Runner)
 }
 
 // Cell is one combination of the heatmap and what was measured for it.
@@ -121,6 +124,9 @@ func (lh *LatencyHeatmap) Run(ctx context.Context) (*HeatmapResult, error) {
 	}
 	if lh.OutputPath != "" {
 		r.OutputPath, r.RunName = llmeter.SplitPath(lh.OutputPath)
+	}
+	if lh.Configure != nil {
+		lh.Configure(r)
 	}
 	res, err := r.Run(ctx)
 	if res == nil {

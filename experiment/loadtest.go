@@ -59,6 +59,9 @@ type LoadTest struct {
 	// OnProgress, if set, receives the running level's progress (see
 	// llmeter.Runner.OnProgress).
 	OnProgress func(llmeter.Progress)
+	// Configure, if set, adjusts every Runner the experiment builds before
+	// it runs (connect, first-token and idle timeouts, retries, …).
+	Configure func(*llmeter.Runner)
 }
 
 // Limit is a bound on one statistic of a level: the test stops when the
@@ -169,6 +172,9 @@ func (lt *LoadTest) Run(ctx context.Context) (*LoadTestResult, error) {
 		}
 		if lt.RunDuration == 0 {
 			r.NRequests = RequestsPerClient(c, minClient, minRun)
+		}
+		if lt.Configure != nil {
+			lt.Configure(r)
 		}
 		res, err := r.Run(ctx)
 		if res != nil {

@@ -209,3 +209,25 @@ func TestLoadLLMeterLoadTest(t *testing.T) {
 		t.Errorf("empty folder: got %v", err)
 	}
 }
+
+// Configure reaches every Runner of an experiment: here a first-token
+// timeout shorter than the server's time to first token fails every request.
+func TestConfigureAppliesToEveryLevel(t *testing.T) { synctest.Test(t, testConfigureAppliesToEveryLevel) }
+
+func testConfigureAppliesToEveryLevel(t *testing.T) {
+	ep := simEndpoint(t, sim.Config{TTFT: 2 * time.Second, OutputTokens: 3})
+	lt := &LoadTest{
+		Endpoint: ep, Payloads: []llmeter.Payload{payload}, SequenceOfClients: []int{1, 2},
+		MinRequestsPerClient: 1, MinRequestsPerRun: 2,
+		Configure: func(r *llmeter.Runner) { r.FirstTokenTimeout = time.Second },
+	}
+	res, err := lt.Run(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, r := range res.Results {
+		if n, _ := r.Stats().Get("failed_requests_" + llmeter.ErrorClassTimeoutFirstToken); n != r.TotalRequests || n == 0 {
+			t.Errorf("%d clients: %v of %d requests timed out waiting for the first token, want all", c, n, r.TotalRequests)
+		}
+	}
+}

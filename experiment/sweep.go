@@ -37,6 +37,9 @@ type OpenLoop struct {
 	Timeout        time.Duration
 	GracePeriod    time.Duration
 	OnProgress     func(llmeter.Progress)
+	// Configure, if set, adjusts every Runner the experiment builds before
+	// it runs (connect, first-token and idle timeouts, retries, …).
+	Configure func(*llmeter.Runner)
 }
 
 // RateLevelName is the run name of a level at a rate: "rate-0012.5".
@@ -110,6 +113,9 @@ func (o *OpenLoop) runAt(ctx context.Context, rate float64) (*llmeter.Result, er
 		Timeout:        o.Timeout,
 		GracePeriod:    o.GracePeriod,
 		OnProgress:     o.OnProgress,
+	}
+	if o.Configure != nil {
+		o.Configure(r)
 	}
 	return r.Run(ctx)
 }

@@ -16,6 +16,7 @@ import (
 type heatmapFlags struct {
 	endpointFlags
 	callbackFlags
+	timeoutFlags
 	source                  string
 	inputs, outputs         string
 	perCombination, clients int
@@ -61,6 +62,7 @@ does not report are counted, by --tokenizer (default: words).`,
 	fs.StringVar(&f.runName, "run-name", "", "run name (default heatmap-YYYYMMDD-HHMMSS)")
 	fs.StringVar(&f.descr, "description", "", "run description, saved in the results")
 	f.callbackFlags.register(fs)
+	f.timeoutFlags.register(fs)
 	fs.BoolVar(&f.report, "report", false, "also write report.html (the TTFT and TTLT heatmaps) into the run folder")
 	fs.BoolVar(&f.json, "json", false, "print the cells as JSON on stdout, and nothing else")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress and no notes on stderr (errors and warnings still)")
@@ -131,6 +133,7 @@ func (f *heatmapFlags) run(cmd *cobra.Command, e *env) error {
 	}
 	header := []string{fmt.Sprintf("Heatmap: %d input × %d output lengths × %d", len(ins), len(outs), f.perCombination)}
 	lh := &experiment.LatencyHeatmap{
+		Configure:  f.timeoutFlags.apply,
 		Endpoint:   ep,
 		Tokenizer:  t.tokenizer,
 		SourceFile: f.source,

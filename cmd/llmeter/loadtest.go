@@ -21,6 +21,7 @@ import (
 type loadTestFlags struct {
 	endpointFlags
 	callbackFlags
+	timeoutFlags
 	prompt, payload          string
 	maxTokens                int
 	clients                  string
@@ -79,6 +80,7 @@ Ctrl-C stops the level in progress, saves it and ends the test (exit code
 	fs.StringVar(&f.testName, "test-name", "", "test name (default the local time YYYYMMDD-HHMM)")
 	fs.StringVar(&f.descr, "description", "", "description saved with every level")
 	f.callbackFlags.register(fs)
+	f.timeoutFlags.register(fs)
 	fs.BoolVar(&f.report, "report", false, "also write report.html (the load test charts) into the test folder")
 	fs.BoolVar(&f.lowMemory, "low-memory", false, "keep responses on disk only (the statistics are still exact)")
 	fs.BoolVar(&f.json, "json", false, "print the statistics of every level as JSON on stdout, and nothing else")
@@ -230,6 +232,7 @@ func (f *loadTestFlags) run(cmd *cobra.Command, e *env) error {
 	parentDir, testName := llmeter.SplitPath(dir)
 	var header []string
 	lt := &experiment.LoadTest{
+		Configure:            f.timeoutFlags.apply,
 		Endpoint:             ep,
 		Tokenizer:            t.tokenizer,
 		Payloads:             payloads,

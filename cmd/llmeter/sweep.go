@@ -18,6 +18,7 @@ type openLoopCmdFlags struct {
 	endpointFlags
 	arrivalFlags
 	callbackFlags
+	timeoutFlags
 	prompt, payload          string
 	maxTokens                int
 	duration, timeout, grace time.Duration
@@ -35,6 +36,7 @@ func (f *openLoopCmdFlags) register(cmd *cobra.Command) {
 	fs.DurationVar(&f.duration, "duration", 30*time.Second, "length of each level, after --warmup")
 	f.arrivalFlags.register(fs, false)
 	f.callbackFlags.register(fs)
+	f.timeoutFlags.register(fs)
 	fs.DurationVar(&f.timeout, "timeout", llmeter.DefaultTimeout, "timeout of each request")
 	fs.DurationVar(&f.grace, "grace", llmeter.DefaultGracePeriod, "on Ctrl-C, how long requests in flight may still finish")
 	fs.StringVar(&f.output, "output", "", "test `folder` to write (default ./"+defaultOutputDir+"/<test name>); must not exist")
@@ -121,7 +123,8 @@ func (f *openLoopCmdFlags) prepare(cmd *cobra.Command, e *env, what string) (*pr
 	}
 	parentDir, testName := llmeter.SplitPath(dir)
 	p.ol = experiment.OpenLoop{
-		Endpoint: ep, Tokenizer: t.tokenizer, Payloads: payloads, Arrival: arrival, Duration: f.duration, Warmup: f.warmup,
+		Configure: f.timeoutFlags.apply,
+		Endpoint:  ep, Tokenizer: t.tokenizer, Payloads: payloads, Arrival: arrival, Duration: f.duration, Warmup: f.warmup,
 		OutputPath: parentDir, TestName: testName, RunDescription: f.descr,
 		GoodputSLOs: goodput, LowMemory: f.lowMemory, Timeout: f.timeout, GracePeriod: grace,
 		Callbacks: extra,
