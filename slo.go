@@ -2,6 +2,7 @@ package llmeter
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,9 @@ func ParseSLO(s string) (SLO, error) {
 		return slo, fmt.Errorf("llmeter: SLO %q: want METRIC[.pN|.avg]<VALUE or >VALUE, e.g. ttft.p90<500ms", s)
 	}
 	name, value := strings.TrimSpace(s[:op]), strings.TrimSpace(strings.TrimPrefix(s[op+1:], "="))
+	if name == "" {
+		return slo, fmt.Errorf("llmeter: SLO %q: no metric before %q", s, s[op:op+1])
+	}
 	if i := strings.LastIndex(name, "."); i > 0 {
 		agg := name[i+1:]
 		switch {
@@ -70,7 +74,7 @@ func ParseSLO(s string) (SLO, error) {
 	var v float64
 	if d, err := time.ParseDuration(value); err == nil {
 		v = d.Seconds()
-	} else if f, err := strconv.ParseFloat(value, 64); err == nil {
+	} else if f, err := strconv.ParseFloat(value, 64); err == nil && !math.IsNaN(f) {
 		v = f
 	} else {
 		return slo, fmt.Errorf("llmeter: SLO %q: %q is not a number or a duration", s, value)
