@@ -212,7 +212,9 @@ func TestLoadLLMeterLoadTest(t *testing.T) {
 
 // Configure reaches every Runner of an experiment: here a first-token
 // timeout shorter than the server's time to first token fails every request.
-func TestConfigureAppliesToEveryLevel(t *testing.T) { synctest.Test(t, testConfigureAppliesToEveryLevel) }
+func TestConfigureAppliesToEveryLevel(t *testing.T) {
+	synctest.Test(t, testConfigureAppliesToEveryLevel)
+}
 
 func testConfigureAppliesToEveryLevel(t *testing.T) {
 	ep := simEndpoint(t, sim.Config{TTFT: 2 * time.Second, OutputTokens: 3})
