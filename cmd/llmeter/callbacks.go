@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"strconv"
 	"strings"
 
@@ -43,7 +44,7 @@ func (f *callbackFlags) check(e *env) error {
 }
 
 // callbacks returns the callbacks the flags ask for, for an endpoint.
-func (f *callbackFlags) callbacks(ep llmeter.Endpoint) ([]llmeter.Callback, error) {
+func (f *callbackFlags) callbacks(e *env, ep llmeter.Endpoint) ([]llmeter.Callback, error) {
 	var out []llmeter.Callback
 	info := ep.Info()
 	switch {
@@ -68,7 +69,9 @@ func (f *callbackFlags) callbacks(ep llmeter.Endpoint) ([]llmeter.Callback, erro
 		out = append(out, &cachebuster.CacheBuster{})
 	}
 	if f.mlflow {
-		out = append(out, &mlflow.Callback{})
+		// Its failures are logged on the console (redacted, between live
+		// display frames).
+		out = append(out, &mlflow.Callback{Logger: slog.New(slog.NewTextHandler(consoleWriter{e.con}, nil))})
 	}
 	return out, nil
 }

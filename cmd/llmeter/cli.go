@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -85,6 +84,14 @@ func newEnv(stdin io.Reader, stdout, stderr io.Writer) *env {
 	return e
 }
 
+// consoleWriter writes through the console, for loggers.
+type consoleWriter struct{ c *console }
+
+func (w consoleWriter) Write(p []byte) (int, error) {
+	w.c.Printf("%s", p)
+	return len(p), nil
+}
+
 // redactingWriter hides registered secrets in what is written through it.
 type redactingWriter struct{ w io.Writer }
 
@@ -130,8 +137,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 func runEnv(ctx context.Context, e *env, args []string) int {
 	registerSecrets(e.getenv)
-	// Libraries that log (the MLflow callback) log here, redacted.
-	slog.SetDefault(slog.New(slog.NewTextHandler(e.stderr, nil)))
 	root := newRootCmd(e)
 	root.SetArgs(args)
 	root.SetIn(e.stdin)

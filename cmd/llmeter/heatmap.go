@@ -120,7 +120,7 @@ func (f *heatmapFlags) run(cmd *cobra.Command, e *env) error {
 		return err
 	}
 	defer closeSim()
-	extra, err := f.callbackFlags.callbacks(ep)
+	extra, err := f.callbackFlags.callbacks(e, ep)
 	if err != nil {
 		return err
 	}

@@ -274,7 +274,7 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 		return err
 	}
 	defer closeSim()
-	extra, err := f.callbackFlags.callbacks(ep)
+	extra, err := f.callbackFlags.callbacks(e, ep)
 	if err != nil {
 		return err
 	}

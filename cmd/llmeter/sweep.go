@@ -111,7 +111,7 @@ func (f *openLoopCmdFlags) prepare(cmd *cobra.Command, e *env, what string) (*pr
 		return nil, err
 	}
 	p.close = closeSim
-	extra, err := f.callbackFlags.callbacks(ep)
+	extra, err := f.callbackFlags.callbacks(e, ep)
 	if err != nil {
 		closeSim()
 		return nil, err
