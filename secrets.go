@@ -61,3 +61,16 @@ func Redact(s string) string {
 	}
 	return r.Replace(s)
 }
+
+// IsSecretHeader reports whether an HTTP header's value is a credential
+// (Authorization, X-Api-Key, cookies, tokens, signatures …), to be
+// registered with RegisterSecret and never recorded.
+func IsSecretHeader(name string) bool {
+	n := strings.ToLower(name)
+	for _, w := range []string{"auth", "key", "token", "secret", "cookie", "password", "signature", "credential"} {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}

@@ -117,17 +117,6 @@ func registerSecrets(getenv func(string) string) {
 	}
 }
 
-// sensitiveHeader reports whether a header's value is a credential.
-func sensitiveHeader(name string) bool {
-	n := strings.ToLower(name)
-	for _, w := range []string{"auth", "key", "token", "secret", "cookie", "password", "signature", "credential"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
-
 // run is the whole command: it parses args, runs the command and returns the
 // exit code. It prints errors as "llmeter: <message>" on stderr, with a
 // pointer to --help for usage errors.

@@ -355,7 +355,7 @@ func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
 			t.headers = map[string]string{}
 		}
 		t.headers[strings.TrimSpace(k)] = v
-		if sensitiveHeader(k) {
+		if llmeter.IsSecretHeader(k) {
 			llmeter.RegisterSecret(v)
 		}
 	}

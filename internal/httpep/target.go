@@ -112,6 +112,15 @@ func NewTarget(cfg TargetConfig) (*Target, error) {
 		}
 		t.headerNames = append(t.headerNames, name)
 	}
+	// Credentials are hidden from every recorded error (a server may echo
+	// them).
+	for name, vs := range t.header {
+		if llmeter.IsSecretHeader(name) {
+			for _, v := range vs {
+				llmeter.RegisterSecret(v)
+			}
+		}
+	}
 	return t, nil
 }
 
