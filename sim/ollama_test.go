@@ -331,7 +331,9 @@ func TestOllamaStreamAllocs(t *testing.T) {
 	serveOnce()
 	one := testing.AllocsPerRun(10, serveOnce)
 	t.Logf("allocations per request: %v for 1000 tokens, %v for 1", short, one)
-	if short-one > 10 {
+	// A per-token allocation would show as 1000; buffer growth (a sync.Pool
+	// emptied by a GC, or dropping items under -race) as a few dozen.
+	if short-one > 50 {
 		t.Errorf("allocations: %v for 1000 tokens, %v for 1: want no per-token allocations", short, one)
 	}
 }
