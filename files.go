@@ -371,22 +371,7 @@ func loadPayloadFile(path string) ([]Payload, error) {
 // SavePayloads writes payloads one JSON object per line to dir/name
 // (payload.jsonl when name is empty) and returns the file's path.
 func SavePayloads(payloads []Payload, dir, name string) (string, error) {
-	if name == "" {
-		name = PayloadFile
-	}
-	var b []byte
-	for _, p := range payloads {
-		var err error
-		if b, err = appendValue(b, p, true); err != nil {
-			return "", fmt.Errorf("llmeter: save payloads: %w", err)
-		}
-		b = append(b, '\n')
-	}
-	path := JoinPath(dir, name)
-	if err := writeFile(context.Background(), path, b); err != nil {
-		return "", fmt.Errorf("llmeter: save payloads: %w", err)
-	}
-	return path, nil
+	return savePayloadSource(context.Background(), payloadSlice(payloads), dir, name)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -137,10 +137,20 @@ func (pf *PayloadLines) Path() string { return pf.path }
 // Close closes the file.
 func (pf *PayloadLines) Close() error { return pf.f.Close() }
 
-// savePayloadSource writes every payload of src to dir/payload.jsonl: a
-// payload file is copied as it is, others are encoded one by one.
-func savePayloadSource(ctx context.Context, src PayloadSource, dir string) (string, error) {
-	path := JoinPath(dir, PayloadFile)
+// payloadSlice serves payloads held in memory.
+type payloadSlice []Payload
+
+func (s payloadSlice) Len() int                       { return len(s) }
+func (s payloadSlice) Payload(i int) (Payload, error) { return s[i], nil }
+
+// savePayloadSource writes every payload of src to dir/name (payload.jsonl
+// when name is empty), one JSON object per line: a payload file is copied
+// as it is, others are encoded one by one.
+func savePayloadSource(ctx context.Context, src PayloadSource, dir, name string) (string, error) {
+	if name == "" {
+		name = PayloadFile
+	}
+	path := JoinPath(dir, name)
 	w, err := createFile(ctx, path)
 	if err != nil {
 		return "", fmt.Errorf("llmeter: save payloads: %w", err)

@@ -289,7 +289,7 @@ func writeJSONFile(path string, v any) error {
 	if b, err = indentJSON(b); err != nil {
 		return fmt.Errorf("llmeter: write %s: %w", path, err)
 	}
-	if err := writeFile(context.Background(), path, b); err != nil {
+	if err := WriteFile(context.Background(), path, b); err != nil {
 		return fmt.Errorf("llmeter: write %s: %w", path, err)
 	}
 	return nil

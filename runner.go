@@ -273,6 +273,9 @@ func (r *Runner) Run(ctx context.Context) (*Result, error) {
 	if pl, ok := cfg.PayloadSource.(*PayloadLines); ok && cfg.PayloadSource != r.PayloadSource {
 		defer pl.Close() // opened from PayloadPath for this run
 	}
+	if cfg.PayloadSource == nil {
+		cfg.PayloadSource = payloadSlice(cfg.Payloads) // one way to the payloads from here on
+	}
 	explicitName := cfg.RunName != ""
 	if !explicitName {
 		cfg.RunName = time.Now().Format("20060102-150405")
@@ -343,12 +346,7 @@ func (x *execution) createFolder(ctx context.Context, explicitName bool) error {
 		cfg.RunName = fmt.Sprintf("%s-%d", base, i)
 	}
 	x.dir = cfg.RunDir()
-	var payloadPath string
-	if cfg.PayloadSource != nil {
-		payloadPath, err = savePayloadSource(ctx, cfg.PayloadSource, x.dir)
-	} else {
-		payloadPath, err = SavePayloads(cfg.Payloads, x.dir, PayloadFile)
-	}
+	payloadPath, err := savePayloadSource(ctx, cfg.PayloadSource, x.dir, PayloadFile)
 	if err != nil {
 		return err
 	}
@@ -365,14 +363,6 @@ func (r *Runner) payloadCount() int {
 		return r.PayloadSource.Len()
 	}
 	return len(r.Payloads)
-}
-
-// payload returns payload i.
-func (x *execution) payload(i int) (Payload, error) {
-	if x.cfg.PayloadSource == nil {
-		return x.cfg.Payloads[i], nil
-	}
-	return x.cfg.PayloadSource.Payload(i)
 }
 
 // perClient is n_requests: per client, or the total shared out, rounded up.
@@ -583,7 +573,7 @@ func (x *execution) client(ctx, inflightCtx context.Context, i int) {
 // invokeOne sends payload pi. A payload that cannot be read (a payload file
 // changed under the run) is a failed response.
 func (x *execution) invokeOne(ctx context.Context, pi int, opts invokeOptions) *InvocationResponse {
-	p, err := x.payload(pi)
+	p, err := x.cfg.PayloadSource.Payload(pi)
 	if err != nil {
 		resp := ErrorOutput(nil, err, ErrorClassOther)
 		resp.RequestTime = Ptr(time.Now().UTC())

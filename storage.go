@@ -121,14 +121,6 @@ func createFile(ctx context.Context, p string) (io.WriteCloser, error) {
 	return st.Create(ctx, p)
 }
 
-func writeFile(ctx context.Context, p string, data []byte) error {
-	st, err := StorageFor(p)
-	if err != nil {
-		return err
-	}
-	return st.WriteFile(ctx, p, data)
-}
-
 func openFile(ctx context.Context, p string) (io.ReadCloser, error) {
 	st, err := StorageFor(p)
 	if err != nil {
@@ -264,7 +256,13 @@ func IsRunFolder(dir string) bool {
 
 // WriteFile replaces the file at p, on local disk or a registered storage,
 // atomically (see Storage.WriteFile).
-func WriteFile(ctx context.Context, p string, data []byte) error { return writeFile(ctx, p, data) }
+func WriteFile(ctx context.Context, p string, data []byte) error {
+	st, err := StorageFor(p)
+	if err != nil {
+		return err
+	}
+	return st.WriteFile(ctx, p, data)
+}
 
 // PathExists reports whether p is a file or a non-empty folder, on local
 // disk or a registered storage.

@@ -70,11 +70,19 @@ func New(scheme string, open func(ctx context.Context, bucket string) (*blob.Buc
 // S3 serves s3:// URLs with the given AWS configuration; optFns adjust the
 // S3 client (an endpoint, path-style addressing).
 func S3(cfg aws.Config, optFns ...func(*s3.Options)) *Store {
-	var once sync.Once
-	var client *s3.Client
+	client := sync.OnceValue(func() *s3.Client { return s3.NewFromConfig(cfg, optFns...) })
+	return s3Store(func(context.Context) (*s3.Client, error) { return client(), nil })
+}
+
+// s3Store serves s3:// URLs with the client that client returns (called
+// when a bucket is first opened).
+func s3Store(client func(context.Context) (*s3.Client, error)) *Store {
 	return New("s3", func(ctx context.Context, bucket string) (*blob.Bucket, error) {
-		once.Do(func() { client = s3.NewFromConfig(cfg, optFns...) })
-		return s3blob.OpenBucket(ctx, client, bucket, &s3blob.Options{
+		c, err := client(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return s3blob.OpenBucket(ctx, c, bucket, &s3blob.Options{
 			// S3-compatible stores expect no trailing checksums.
 			RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
 		})
@@ -86,11 +94,11 @@ func S3(cfg aws.Config, optFns ...func(*s3.Options)) *Store {
 // need one.
 func RegisterS3() {
 	var (
-		once  sync.Once
-		store *Store
-		err   error
+		once   sync.Once
+		client *s3.Client
+		err    error
 	)
-	load := func(ctx context.Context, bucket string) (*blob.Bucket, error) {
+	load := func(ctx context.Context) (*s3.Client, error) {
 		once.Do(func() {
 			var cfg aws.Config
 			if cfg, err = config.LoadDefaultConfig(ctx); err != nil {
@@ -101,7 +109,7 @@ func RegisterS3() {
 				err = errors.New("no AWS region: set AWS_REGION (or a region in ~/.aws/config)")
 				return
 			}
-			store = S3(cfg, func(o *s3.Options) {
+			client = s3.NewFromConfig(cfg, func(o *s3.Options) {
 				o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 				o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 				// A custom endpoint (MinIO and the like) is addressed
@@ -111,12 +119,9 @@ func RegisterS3() {
 				}
 			})
 		})
-		if err != nil {
-			return nil, err
-		}
-		return store.open(ctx, bucket)
+		return client, err
 	}
-	llmeter.RegisterStorage("s3", New("s3", load))
+	llmeter.RegisterStorage("s3", s3Store(load))
 }
 
 // Mem serves mem:// URLs from memory (for tests and examples).

@@ -355,11 +355,7 @@ func (f *endpointFlags) check(cmd *cobra.Command, e *env) (*target, error) {
 			t.headers = map[string]string{}
 		}
 		t.headers[strings.TrimSpace(k)] = v
-		if llmeter.IsSecretHeader(k) {
-			llmeter.RegisterSecret(v)
-		}
 	}
-	llmeter.RegisterSecret(f.apiKey)
 	switch {
 	case f.simTTFT < 0 || f.simITL < 0 || f.simPrefill < 0:
 		return nil, usageErrorf("--sim-ttft, --sim-itl and --sim-prefill must not be negative")

@@ -176,12 +176,12 @@ func (f *endpointFlags) simStats() map[string]any {
 	}
 }
 
-// recordSim is a callback that records the simulator's settings in the
-// run's stats.
-type recordSim struct{ settings map[string]any }
+// recordStats is a callback that adds what the command knows of the run
+// (the simulator's settings, --insecure) to its stats.json.
+type recordStats map[string]any
 
-func (r recordSim) AfterRun(_ context.Context, res *llmeter.Result) error {
-	return res.UpdateContributedStats(r.settings)
+func (r recordStats) AfterRun(_ context.Context, res *llmeter.Result) error {
+	return res.UpdateContributedStats(r)
 }
 
 // moveHost points a saved endpoint URL at a new server, keeping its path.
@@ -227,10 +227,3 @@ func (s *savedRun) savedEndpoint(simURL string) (map[string]any, error) {
 // insecureStat marks in stats.json a run whose TLS certificates were not
 // verified.
 const insecureStat = "insecure_tls"
-
-// recordInsecure is a callback that marks the run as --insecure.
-type recordInsecure struct{}
-
-func (recordInsecure) AfterRun(_ context.Context, res *llmeter.Result) error {
-	return res.UpdateContributedStats(map[string]any{insecureStat: true})
-}

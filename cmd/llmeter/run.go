@@ -280,11 +280,11 @@ func (f *runFlags) run(cmd *cobra.Command, e *env) error {
 	}
 	extra = append(plan.fromCallbacks, extra...)
 	if plan.target.sim {
-		extra = append(extra, recordSim{f.endpointFlags.simStats()})
+		extra = append(extra, recordStats(f.endpointFlags.simStats()))
 	}
 	if f.insecure {
 		con.Printf("Warning: --insecure: TLS certificates are not verified\n")
-		extra = append(extra, recordInsecure{})
+		extra = append(extra, recordStats{insecureStat: true})
 	}
 
 	nRequests := f.nRequests
