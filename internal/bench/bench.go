@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
@@ -46,6 +47,10 @@ type Load struct {
 	BoundedStats bool
 	OutputPath   string
 	Arrival      *llmeter.Arrival
+	// HTTPClient, when set, is used instead of a fresh client, so that
+	// successive runs reuse warm connections (see NewReferenceClient and
+	// openai.NewHTTPClient for each side's own).
+	HTTPClient *http.Client
 }
 
 // Outcome is what one client measured.
@@ -73,9 +78,13 @@ func (l Load) payload() llmeter.Payload {
 
 // RunLLMeter drives the load with llmeter's Runner and OpenAI endpoint.
 func RunLLMeter(ctx context.Context, l Load) (Outcome, error) {
+	client := l.HTTPClient
+	if client == nil {
+		client = openai.NewHTTPClient(l.Clients)
+	}
 	ep, err := openai.NewChatEndpoint(openai.ChatConfig{
 		ModelID: "sim-model", BaseURL: l.BaseURL, Stream: true, APIKey: "bench",
-		HTTPClient: openai.NewHTTPClient(l.Clients),
+		HTTPClient: client,
 	})
 	if err != nil {
 		return Outcome{}, err
@@ -134,10 +143,10 @@ func RunReference(ctx context.Context, l Load) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, err
 	}
-	client := &http.Client{Transport: &http.Transport{
-		MaxIdleConnsPerHost: l.Clients, MaxIdleConns: l.Clients, IdleConnTimeout: 90 * time.Second,
-		DisableCompression: true,
-	}}
+	client := l.HTTPClient
+	if client == nil {
+		client = NewReferenceClient(l.Clients)
+	}
 	url := l.BaseURL + "/chat/completions"
 	start := time.Now()
 	var mu sync.Mutex
@@ -165,6 +174,15 @@ func RunReference(ctx context.Context, l Load) (Outcome, error) {
 		}
 	}
 	return out, nil
+}
+
+// NewReferenceClient is the reference client's HTTP client: the standard
+// transport with a connection pool for clients connections.
+func NewReferenceClient(clients int) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		MaxIdleConnsPerHost: clients, MaxIdleConns: clients, IdleConnTimeout: 90 * time.Second,
+		DisableCompression: true,
+	}}
 }
 
 func referenceBody(l Load) map[string]any {
@@ -234,16 +252,7 @@ func referenceRequest(ctx context.Context, client *http.Client, url string, body
 // ErrorPercentiles returns the p50 and p99 of (measured − truth) over the
 // successful samples, for TTFT and TTLT.
 func ErrorPercentiles(samples []Sample, ttftTruth, ttltTruth time.Duration) (ttft, ttlt [2]time.Duration, n int) {
-	var ef, el []float64
-	for _, s := range samples {
-		if s.Err != nil || s.TTFT == 0 {
-			continue
-		}
-		ef = append(ef, float64(s.TTFT-ttftTruth))
-		el = append(el, float64(s.TTLT-ttltTruth))
-	}
-	slices.Sort(ef)
-	slices.Sort(el)
+	ef, el := sampleErrors(samples, ttftTruth, ttltTruth)
 	if len(ef) == 0 {
 		return ttft, ttlt, 0
 	}
@@ -252,4 +261,51 @@ func ErrorPercentiles(samples []Sample, ttftTruth, ttltTruth time.Duration) (ttf
 		ttlt[i] = time.Duration(llmeter.Percentile(el, p))
 	}
 	return ttft, ttlt, len(ef)
+}
+
+// sampleErrors returns the sorted errors (measured − truth, in ns) of the
+// successful samples.
+func sampleErrors(samples []Sample, ttftTruth, ttltTruth time.Duration) (ttft, ttlt []float64) {
+	for _, s := range samples {
+		if s.Err != nil || s.TTFT == 0 {
+			continue
+		}
+		ttft = append(ttft, float64(s.TTFT-ttftTruth))
+		ttlt = append(ttlt, float64(s.TTLT-ttltTruth))
+	}
+	slices.Sort(ttft)
+	slices.Sort(ttlt)
+	return ttft, ttlt
+}
+
+// P99Ratio returns the ratio of the p99 errors of two sets of samples (a's
+// over b's) for TTFT and TTLT, each with a 95 % bootstrap interval: the
+// 2.5th and 97.5th percentiles of the ratio over resamples of both sets.
+// At one client a p99 is set by the few worst requests, so a single ratio
+// says little without its interval.
+func P99Ratio(a, b []Sample, ttftTruth, ttltTruth time.Duration, resamples int, seed uint64) (ttft, ttlt [3]float64) {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	af, al := sampleErrors(a, ttftTruth, ttltTruth)
+	bf, bl := sampleErrors(b, ttftTruth, ttltTruth)
+	ratio := func(x, y []float64) [3]float64 {
+		if len(x) == 0 || len(y) == 0 {
+			return [3]float64{}
+		}
+		r := make([]float64, resamples)
+		rx, ry := make([]float64, len(x)), make([]float64, len(y))
+		for k := range r {
+			for i := range rx {
+				rx[i] = x[rng.IntN(len(x))]
+			}
+			for i := range ry {
+				ry[i] = y[rng.IntN(len(y))]
+			}
+			slices.Sort(rx)
+			slices.Sort(ry)
+			r[k] = llmeter.Percentile(rx, 99) / llmeter.Percentile(ry, 99)
+		}
+		slices.Sort(r)
+		return [3]float64{llmeter.Percentile(x, 99) / llmeter.Percentile(y, 99), r[resamples*25/1000], r[resamples*975/1000]}
+	}
+	return ratio(af, bf), ratio(al, bl)
 }

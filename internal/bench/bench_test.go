@@ -57,3 +57,24 @@ func BenchmarkThroughput(b *testing.B) {
 		}
 	}
 }
+
+// P99Ratio's interval contains the true ratio and excludes a wrong one.
+func TestP99Ratio(t *testing.T) {
+	var a, b []Sample
+	for i := range 1000 {
+		d := time.Duration(i%100+1) * time.Millisecond
+		a = append(a, Sample{TTFT: 100*time.Millisecond + 2*d, TTLT: 400*time.Millisecond + d})
+		b = append(b, Sample{TTFT: 100*time.Millisecond + d, TTLT: 400*time.Millisecond + d})
+	}
+	a = append(a, Sample{Err: fmt.Errorf("failed")})
+	f, l := P99Ratio(a, b, 100*time.Millisecond, 400*time.Millisecond, 500, 1)
+	if f[0] != 2 || f[1] > 2 || f[2] < 2 || f[1] < 1.5 {
+		t.Errorf("TTFT ratio %v, want 2 within its interval, and 1.5 outside", f)
+	}
+	if l[0] != 1 || l[1] > 1 || l[2] < 1 || l[2] > 1.5 {
+		t.Errorf("TTLT ratio %v, want 1 within its interval, and 1.5 outside", l)
+	}
+	if f, _ := P99Ratio(nil, b, 0, 0, 10, 1); f != [3]float64{} {
+		t.Errorf("no samples: %v, want zeros", f)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/endpoints/openai"
 	"github.com/llmeter-go/llmeter/internal/bench"
 	"github.com/llmeter-go/llmeter/sim"
 )
@@ -142,7 +144,8 @@ func accuracy(ctx context.Context, args []string) error {
 	fmt.Printf("simulator: TTFT %v, %v per token, %d tokens => truth TTFT %v, TTLT %v (GOMAXPROCS=%d)\n",
 		ttft, itl, tokens, truthTTFT, truthTTLT, runtime.GOMAXPROCS(0))
 	fmt.Println("error = measured - truth, in ms")
-	fmt.Printf("%-8s %-10s %8s %10s %10s %10s %10s\n", "clients", "client", "samples", "TTFT p50", "TTFT p99", "TTLT p50", "TTLT p99")
+	fmt.Println("ratio = llmeter's p99 / the reference's, with its 95 % bootstrap interval")
+	fmt.Printf("%-8s %-10s %8s %10s %10s %10s %10s  %-22s %-22s\n", "clients", "client", "samples", "TTFT p50", "TTFT p99", "TTLT p50", "TTLT p99", "TTFT p99 ratio", "TTLT p99 ratio")
 	for _, cs := range strings.Split(*clientList, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(cs))
 		if err != nil {
@@ -152,21 +155,28 @@ func accuracy(ctx context.Context, args []string) error {
 		if n == 0 {
 			n = max(8, 200/c)
 		}
-		l := bench.Load{BaseURL: url, Clients: c, Requests: n, MaxTokens: tokens}
-		// Warm the connection pool, then alternate the two clients round by
-		// round, so that drifts of the machine's load hit both alike.
-		if _, err := bench.RunReference(ctx, bench.Load{BaseURL: url, Clients: c, Requests: 1, MaxTokens: 1}); err != nil {
-			return err
+		// Each side keeps one HTTP client for all its rounds, warmed first
+		// with one request per client, so that no sample pays for opening a
+		// connection. The two sides alternate round by round, so that drifts
+		// of the machine's load hit both alike.
+		clients := map[string]*http.Client{"reference": bench.NewReferenceClient(c), "llmeter": openai.NewHTTPClient(c)}
+		run := func(which string, l bench.Load) (bench.Outcome, error) {
+			l.HTTPClient = clients[which]
+			if which == "llmeter" {
+				return bench.RunLLMeter(ctx, l)
+			}
+			return bench.RunReference(ctx, l)
 		}
 		pooled := map[string]*bench.Outcome{"reference": {}, "llmeter": {}}
+		sides := []string{"reference", "llmeter"}
+		for _, which := range sides {
+			if _, err := run(which, bench.Load{BaseURL: url, Clients: c, Requests: 1, MaxTokens: 1}); err != nil {
+				return err
+			}
+		}
 		for range *rounds {
-			for _, which := range []string{"reference", "llmeter"} {
-				var out bench.Outcome
-				if which == "llmeter" {
-					out, err = bench.RunLLMeter(ctx, l)
-				} else {
-					out, err = bench.RunReference(ctx, l)
-				}
+			for _, which := range sides {
+				out, err := run(which, bench.Load{BaseURL: url, Clients: c, Requests: n, MaxTokens: tokens})
 				if err != nil {
 					return err
 				}
@@ -174,10 +184,14 @@ func accuracy(ctx context.Context, args []string) error {
 				pooled[which].Errors += out.Errors
 			}
 		}
-		for _, which := range []string{"reference", "llmeter"} {
+		for _, which := range sides {
 			out := pooled[which]
 			f, t, ok := bench.ErrorPercentiles(out.Samples, truthTTFT, truthTTLT)
 			fmt.Printf("%-8d %-10s %8d %10s %10s %10s %10s", c, which, ok, ms(f[0]), ms(f[1]), ms(t[0]), ms(t[1]))
+			if which == "llmeter" {
+				f, t := bench.P99Ratio(pooled["llmeter"].Samples, pooled["reference"].Samples, truthTTFT, truthTTLT, 2000, uint64(c))
+				fmt.Printf("  %-22s %-22s", ratio(f), ratio(t))
+			}
 			if out.Errors > 0 {
 				fmt.Printf("  (%d errors)", out.Errors)
 			}
@@ -186,6 +200,8 @@ func accuracy(ctx context.Context, args []string) error {
 	}
 	return nil
 }
+
+func ratio(r [3]float64) string { return fmt.Sprintf("%.2f [%.2f, %.2f]", r[0], r[1], r[2]) }
 
 func throughput(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("throughput", flag.ExitOnError)
