@@ -22,6 +22,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -132,7 +133,13 @@ func accuracy(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("accuracy", flag.ExitOnError)
 	clientList := fs.String("clients", "1,16,128,512", "client counts")
 	perClient := fs.Int("requests", 0, "requests per client per round (default: about 200 samples, at least 8 per client)")
-	rounds := fs.Int("rounds", 3, "rounds; the two clients alternate in each and their samples are pooled")
+	// A p99 is set by the worst 1 % of requests, and on a VM a single host
+	// pause delays every request in flight at once: with the 3 rounds this
+	// used to default to (576 samples at 16 clients), one pause in one
+	// side's rounds doubled its p99. Twelve rounds give each side at least
+	// 2,300 samples at every client count (about 35 minutes in all, 33 of
+	// them at 1 client).
+	rounds := fs.Int("rounds", 12, "rounds; the two clients alternate in each and their samples are pooled")
 	_ = fs.Parse(args)
 	const ttft, itl, tokens = 100 * time.Millisecond, 10 * time.Millisecond, 32
 	truthTTFT, truthTTLT := ttft, ttft+time.Duration(tokens-1)*itl
@@ -144,8 +151,9 @@ func accuracy(ctx context.Context, args []string) error {
 	fmt.Printf("simulator: TTFT %v, %v per token, %d tokens => truth TTFT %v, TTLT %v (GOMAXPROCS=%d)\n",
 		ttft, itl, tokens, truthTTFT, truthTTLT, runtime.GOMAXPROCS(0))
 	fmt.Println("error = measured - truth, in ms")
+	fmt.Println("GCs = garbage collections in the benchmark's process during each client's rounds")
 	fmt.Println("ratio = llmeter's p99 / the reference's, with its 95 % bootstrap interval")
-	fmt.Printf("%-8s %-10s %8s %10s %10s %10s %10s  %-22s %-22s\n", "clients", "client", "samples", "TTFT p50", "TTFT p99", "TTLT p50", "TTLT p99", "TTFT p99 ratio", "TTLT p99 ratio")
+	fmt.Printf("%-8s %-10s %8s %5s %10s %10s %10s %10s  %-22s %-22s\n", "clients", "client", "samples", "GCs", "TTFT p50", "TTFT p99", "TTLT p50", "TTLT p99", "TTFT p99 ratio", "TTLT p99 ratio")
 	for _, cs := range strings.Split(*clientList, ",") {
 		c, err := strconv.Atoi(strings.TrimSpace(cs))
 		if err != nil {
@@ -168,6 +176,7 @@ func accuracy(ctx context.Context, args []string) error {
 			return bench.RunReference(ctx, l)
 		}
 		pooled := map[string]*bench.Outcome{"reference": {}, "llmeter": {}}
+		gcs := map[string]uint64{} // garbage collections during each side's rounds
 		sides := []string{"reference", "llmeter"}
 		for _, which := range sides {
 			if _, err := run(which, bench.Load{BaseURL: url, Clients: c, Requests: 1, MaxTokens: 1}); err != nil {
@@ -176,10 +185,19 @@ func accuracy(ctx context.Context, args []string) error {
 		}
 		for range *rounds {
 			for _, which := range sides {
+				// Collect the other side's garbage first: both run in this
+				// process, and without this the collections that one
+				// side's garbage makes necessary fall, phase-locked, in the
+				// other's rounds (at 1 client on one CPU, all 12 in
+				// llmeter's rounds, though the reference allocates twice as
+				// much per request).
+				runtime.GC()
+				before := gcCycles()
 				out, err := run(which, bench.Load{BaseURL: url, Clients: c, Requests: n, MaxTokens: tokens})
 				if err != nil {
 					return err
 				}
+				gcs[which] += gcCycles() - before
 				pooled[which].Samples = append(pooled[which].Samples, out.Samples...)
 				pooled[which].Errors += out.Errors
 			}
@@ -187,7 +205,7 @@ func accuracy(ctx context.Context, args []string) error {
 		for _, which := range sides {
 			out := pooled[which]
 			f, t, ok := bench.ErrorPercentiles(out.Samples, truthTTFT, truthTTLT)
-			fmt.Printf("%-8d %-10s %8d %10s %10s %10s %10s", c, which, ok, ms(f[0]), ms(f[1]), ms(t[0]), ms(t[1]))
+			fmt.Printf("%-8d %-10s %8d %5d %10s %10s %10s %10s", c, which, ok, gcs[which], ms(f[0]), ms(f[1]), ms(t[0]), ms(t[1]))
 			if which == "llmeter" {
 				f, t := bench.P99Ratio(pooled["llmeter"].Samples, pooled["reference"].Samples, truthTTFT, truthTTLT, 2000, uint64(c))
 				fmt.Printf("  %-22s %-22s", ratio(f), ratio(t))
@@ -199,6 +217,13 @@ func accuracy(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// gcCycles is the number of garbage collections the process has completed.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 func ratio(r [3]float64) string { return fmt.Sprintf("%.2f [%.2f, %.2f]", r[0], r[1], r[2]) }
