@@ -82,7 +82,7 @@ func newAccumulator() *accumulator {
 		classes: map[string]int{},
 		ttlt:    NewSample(false), ttft: NewSample(false), tpot: NewSample(false),
 		out: NewSample(true), in: NewSample(true), cached: NewSample(true),
-		itl: NewSample(false), ttftSched: NewSample(false), ttltSched: NewSample(false), lag: NewSample(false),
+		itl: newCountedSample(), ttftSched: NewSample(false), ttltSched: NewSample(false), lag: NewSample(false),
 	}
 }
 
@@ -157,8 +157,11 @@ func (a *accumulator) add(r *InvocationResponse) {
 	if r.NumTokensOutputReasoning != nil {
 		a.totalReasoning += *r.NumTokensOutputReasoning
 	}
+	// Chunk gaps at the microsecond resolution chunk_offsets_us saves them
+	// in: the live statistics equal those of the reloaded run, and the
+	// counted sample stays as small as the number of distinct gaps.
 	for i := 1; i < len(r.ChunkOffsets); i++ {
-		a.itl.Add((r.ChunkOffsets[i] - r.ChunkOffsets[i-1]).Seconds())
+		a.itl.Add((r.ChunkOffsets[i].Truncate(time.Microsecond) - r.ChunkOffsets[i-1].Truncate(time.Microsecond)).Seconds())
 	}
 	if v, ok := responseMetric(r, MetricTTFTSchedule); ok {
 		a.ttftSched.Add(v)

@@ -17,17 +17,22 @@ var DefaultPercentiles = []int{50, 90, 99}
 // extrapolating clamp, evaluated with integer arithmetic and a single float
 // division so that the result is bit-identical to Python's.
 func Percentile(sorted []float64, p int) float64 {
-	n := len(sorted)
+	return percentileAt(len(sorted), func(i int) float64 { return sorted[i] }, p)
+}
+
+// percentileAt is Percentile over n values in ascending order, the i-th
+// given by at(i).
+func percentileAt(n int, at func(int) float64, p int) float64 {
 	switch {
 	case n == 0:
 		return math.NaN()
 	case n == 1:
-		return sorted[0]
+		return at(0)
 	case p == 50:
 		if n%2 == 1 {
-			return sorted[n/2]
+			return at(n / 2)
 		}
-		return (sorted[n/2-1] + sorted[n/2]) / 2
+		return (at(n/2-1) + at(n/2)) / 2
 	}
 	// statistics.quantiles(data, n=B, method="exclusive")[i-1] where p = i*100/B.
 	var base int
@@ -46,8 +51,8 @@ func Percentile(sorted []float64, p int) float64 {
 	delta := i*m - j*base
 	// Explicit conversions keep the compiler from fusing multiply-adds, which
 	// would change the last bit on some architectures.
-	lo := float64(sorted[j-1] * float64(base-delta))
-	hi := float64(sorted[j] * float64(delta))
+	lo := float64(at(j-1) * float64(base-delta))
+	hi := float64(at(j) * float64(delta))
 	return float64(lo+hi) / float64(base)
 }
 
@@ -105,6 +110,39 @@ type Sample struct {
 	bound   int  // 0: exact; else the values kept before folding into sk
 	sk      *logSketch
 	n       int // values folded into sk
+
+	// A counted sample keeps each distinct value once, with its count:
+	// exact, in memory bounded by the number of distinct values (see
+	// newCountedSample).
+	counts map[float64]int
+	nc     int       // values counted
+	keys   []float64 // distinct values in ascending order, nil when stale
+	cum    []int     // cum[k]: values ≤ keys[k]
+}
+
+// newCountedSample returns a sample for values of a coarse resolution (chunk
+// gaps in whole microseconds): each distinct value is kept once with its
+// count, so that millions of values cost only as much memory as their
+// distinct values, and percentiles stay exact. Bound does not apply to it.
+func newCountedSample() *Sample { return &Sample{counts: map[float64]int{}} }
+
+// countedAt returns the i-th smallest value of a counted sample.
+func (s *Sample) countedAt(i int) float64 {
+	if s.keys == nil {
+		s.keys = make([]float64, 0, len(s.counts))
+		for v := range s.counts {
+			s.keys = append(s.keys, v)
+		}
+		slices.Sort(s.keys)
+		s.cum = make([]int, len(s.keys))
+		total := 0
+		for k, v := range s.keys {
+			total += s.counts[v]
+			s.cum[k] = total
+		}
+	}
+	k, _ := slices.BinarySearch(s.cum, i+1) // the first k with cum[k] > i
+	return s.keys[k]
 }
 
 // Bound makes the sample keep at most n values exactly; past n they are
@@ -122,6 +160,12 @@ func (s *Sample) Add(x float64) {
 		return
 	}
 	s.sum.add(x)
+	if s.counts != nil {
+		s.counts[x]++
+		s.nc++
+		s.keys = nil
+		return
+	}
 	if s.sk != nil {
 		s.sk.add(x)
 		s.n++
@@ -139,7 +183,7 @@ func (s *Sample) Add(x float64) {
 }
 
 // Len is the number of values.
-func (s *Sample) Len() int { return len(s.sorted) + len(s.pending) + s.n }
+func (s *Sample) Len() int { return len(s.sorted) + len(s.pending) + s.n + s.nc }
 
 // Approximate reports whether the sample outgrew its bound: its percentiles
 // are then estimates.
@@ -151,6 +195,9 @@ func (s *Sample) Percentile(p int) float64 {
 	if s.sk != nil {
 		return s.sk.percentile(p)
 	}
+	if s.counts != nil {
+		return percentileAt(s.nc, s.countedAt, p)
+	}
 	return Percentile(s.Sorted(), p)
 }
 
@@ -159,6 +206,12 @@ func (s *Sample) Max() float64 {
 	if s.sk != nil {
 		return s.sk.max
 	}
+	if s.counts != nil {
+		if s.nc == 0 {
+			return math.NaN()
+		}
+		return s.countedAt(s.nc - 1)
+	}
 	if v := s.Sorted(); len(v) > 0 {
 		return v[len(v)-1]
 	}
@@ -166,8 +219,16 @@ func (s *Sample) Max() float64 {
 }
 
 // Sorted returns the values in ascending order (shared; do not modify); nil
-// once an approximate sample dropped them.
+// once an approximate sample dropped them. A counted sample spells its values
+// out in a new slice.
 func (s *Sample) Sorted() []float64 {
+	if s.counts != nil {
+		v := make([]float64, s.nc)
+		for i := range v {
+			v[i] = s.countedAt(i)
+		}
+		return v
+	}
 	if len(s.pending) == 0 {
 		return s.sorted
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -147,5 +148,43 @@ func BenchmarkSampleAddAndSummary(b *testing.B) {
 		if i%10000 == 0 {
 			s.Summary(st, "x", DefaultPercentiles)
 		}
+	}
+}
+
+// A counted sample gives the same statistics, bit for bit, as one that keeps
+// every value, in memory bounded by its distinct values.
+func TestCountedSampleMatchesExact(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 10, 101, 5000} {
+		exact, counted := NewSample(false), newCountedSample()
+		counted.Bound(10) // does not apply to a counted sample
+		for i := range n {
+			v := float64((i*7919)%(n/3+1)) / 1e6 // whole microseconds, many repeats
+			exact.Add(v)
+			counted.Add(v)
+			if i == n/2 { // a read in between must not spoil later adds
+				_ = counted.Percentile(90)
+			}
+		}
+		counted.Add(math.NaN())
+		if exact.Len() != counted.Len() || counted.Approximate() {
+			t.Fatalf("n=%d: Len %d vs %d, approximate %v", n, exact.Len(), counted.Len(), counted.Approximate())
+		}
+		for p := 1; p <= 99; p++ {
+			if e, c := exact.Percentile(p), counted.Percentile(p); e != c {
+				t.Errorf("n=%d p%d: counted %v, exact %v", n, p, c, e)
+			}
+		}
+		if exact.Mean() != counted.Mean() || exact.Max() != counted.Max() {
+			t.Errorf("n=%d: mean %v vs %v, max %v vs %v", n, counted.Mean(), exact.Mean(), counted.Max(), exact.Max())
+		}
+		if e, c := exact.Sorted(), counted.Sorted(); !slices.Equal(e, c) {
+			t.Errorf("n=%d: Sorted differs", n)
+		}
+		if len(counted.counts) > n/3+1 {
+			t.Errorf("n=%d: %d distinct values kept", n, len(counted.counts))
+		}
+	}
+	if v := newCountedSample().Max(); !math.IsNaN(v) {
+		t.Errorf("empty Max %v, want NaN", v)
 	}
 }

@@ -45,6 +45,7 @@ type Load struct {
 	// with Arrival the run is open-loop (Clients is ignored).
 	LowMemory    bool
 	BoundedStats bool
+	NoChunkTimes bool
 	OutputPath   string
 	Arrival      *llmeter.Arrival
 	// HTTPClient, when set, is used instead of a fresh client, so that
@@ -97,6 +98,7 @@ func RunLLMeter(ctx context.Context, l Load) (Outcome, error) {
 		Payloads:     []llmeter.Payload{l.payload()},
 		LowMemory:    l.LowMemory,
 		BoundedStats: l.BoundedStats,
+		NoChunkTimes: l.NoChunkTimes,
 		OutputPath:   l.OutputPath,
 		Arrival:      l.Arrival,
 		Timeout:      5 * time.Minute,

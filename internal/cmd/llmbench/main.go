@@ -356,6 +356,7 @@ func lowmem(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("lowmem", flag.ExitOnError)
 	n := fs.Int("requests", 1_000_000, "total requests")
 	clients := fs.Int("clients", 64, "clients")
+	noChunks := fs.Bool("no-chunk-times", false, "record no chunk times (so no inter-token latency statistics)")
 	_ = fs.Parse(args)
 	url, stop, err := startSim(ctx, 0, 0, 16)
 	if err != nil {
@@ -369,7 +370,7 @@ func lowmem(ctx context.Context, args []string) error {
 	defer os.RemoveAll(dir)
 	debug.FreeOSMemory()
 	out, err := bench.RunLLMeter(ctx, bench.Load{BaseURL: url, Clients: *clients, Requests: *n / *clients,
-		MaxTokens: 16, LowMemory: true, OutputPath: dir})
+		MaxTokens: 16, LowMemory: true, OutputPath: dir, NoChunkTimes: *noChunks})
 	if err != nil {
 		return err
 	}
