@@ -160,8 +160,13 @@ func (a *accumulator) add(r *InvocationResponse) {
 	// Chunk gaps at the microsecond resolution chunk_offsets_us saves them
 	// in: the live statistics equal those of the reloaded run, and the
 	// counted sample stays as small as the number of distinct gaps.
-	for i := 1; i < len(r.ChunkOffsets); i++ {
-		a.itl.Add((r.ChunkOffsets[i].Truncate(time.Microsecond) - r.ChunkOffsets[i-1].Truncate(time.Microsecond)).Seconds())
+	var prev time.Duration
+	for i, d := range r.ChunkOffsets {
+		d = d.Truncate(time.Microsecond)
+		if i > 0 {
+			a.itl.Add((d - prev).Seconds())
+		}
+		prev = d
 	}
 	if v, ok := responseMetric(r, MetricTTFTSchedule); ok {
 		a.ttftSched.Add(v)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/llmeter-go/llmeter"
+	"github.com/llmeter-go/llmeter/internal/bootstrap"
 )
 
 // Verdict is the outcome of comparing a metric of two runs.
@@ -107,14 +108,14 @@ func Compare(opts CompareOptions, runs ...*llmeter.Result) (*Comparison, error) 
 	// The bootstrap distributions of the baseline, per metric.
 	base := map[string][][]float64{}
 	for _, m := range metrics {
-		base[m] = bootstrap(rng, rounded(values(successful(runs[0].Responses), m)), ps, b)
+		base[m] = bootstrap.Percentiles(rng, rounded(values(successful(runs[0].Responses), m)), ps, b)
 	}
 	for i, r := range runs[1:] {
 		rc := RunComparison{Run: names[i+1]}
 		for _, m := range metrics {
 			bv := rounded(values(successful(runs[0].Responses), m))
 			cv := rounded(values(successful(r.Responses), m))
-			cand := bootstrap(rng, cv, ps, b)
+			cand := bootstrap.Percentiles(rng, cv, ps, b)
 			for k, p := range ps {
 				mc := MetricComparison{Metric: m, Percentile: p, NBaseline: len(bv), NCandidate: len(cv)}
 				if len(bv) < 2 || len(cv) < 2 {
@@ -179,38 +180,10 @@ func sortedPercentile(v []float64, p int) float64 {
 	return llmeter.Percentile(s, p)
 }
 
-// bootstrap returns, per percentile, the percentile of each of b resamples
-// of v (nil when v has fewer than 2 values).
-func bootstrap(rng *rand.Rand, v []float64, ps []int, b int) [][]float64 {
-	out := make([][]float64, len(ps))
-	if len(v) < 2 {
-		return out
-	}
-	for k := range out {
-		out[k] = make([]float64, b)
-	}
-	s := make([]float64, len(v))
-	for j := range b {
-		for i := range s {
-			s[i] = v[rng.IntN(len(v))]
-		}
-		slices.Sort(s)
-		for k, p := range ps {
-			out[k][j] = llmeter.Percentile(s, p)
-		}
-	}
-	return out
-}
-
-// estimate is value with the 2.5th and 97.5th percentiles of its bootstrap
-// distribution.
+// estimate is value with the 95 % interval of its bootstrap distribution.
 func estimate(value float64, dist []float64) Estimate {
-	s := slices.Sorted(slices.Values(dist))
-	q := func(f float64) float64 {
-		i := min(len(s)-1, max(0, int(f*float64(len(s)-1)+0.5)))
-		return s[i]
-	}
-	return Estimate{Value: round(value), Low: round(q(0.025)), High: round(q(0.975))}
+	lo, hi := bootstrap.Interval(dist)
+	return Estimate{Value: round(value), Low: round(lo), High: round(hi)}
 }
 
 // CompareRuns is the report of a comparison: box plots of each metric per

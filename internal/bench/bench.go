@@ -24,6 +24,7 @@ import (
 
 	"github.com/llmeter-go/llmeter"
 	"github.com/llmeter-go/llmeter/endpoints/openai"
+	"github.com/llmeter-go/llmeter/internal/bootstrap"
 )
 
 // Sample is one request as a client measured it.
@@ -281,33 +282,24 @@ func sampleErrors(samples []Sample, ttftTruth, ttltTruth time.Duration) (ttft, t
 }
 
 // P99Ratio returns the ratio of the p99 errors of two sets of samples (a's
-// over b's) for TTFT and TTLT, each with a 95 % bootstrap interval: the
-// 2.5th and 97.5th percentiles of the ratio over resamples of both sets.
-// At one client a p99 is set by the few worst requests, so a single ratio
-// says little without its interval.
+// over b's) for TTFT and TTLT, each with its 95 % bootstrap interval (the
+// ratios of resamples of both sets). At one client a p99 is set by the few
+// worst requests, so a single ratio says little without its interval.
 func P99Ratio(a, b []Sample, ttftTruth, ttltTruth time.Duration, resamples int, seed uint64) (ttft, ttlt [3]float64) {
 	rng := rand.New(rand.NewPCG(seed, seed))
 	af, al := sampleErrors(a, ttftTruth, ttltTruth)
 	bf, bl := sampleErrors(b, ttftTruth, ttltTruth)
 	ratio := func(x, y []float64) [3]float64 {
-		if len(x) == 0 || len(y) == 0 {
+		if len(x) < 2 || len(y) < 2 {
 			return [3]float64{}
 		}
-		r := make([]float64, resamples)
-		rx, ry := make([]float64, len(x)), make([]float64, len(y))
-		for k := range r {
-			for i := range rx {
-				rx[i] = x[rng.IntN(len(x))]
-			}
-			for i := range ry {
-				ry[i] = y[rng.IntN(len(y))]
-			}
-			slices.Sort(rx)
-			slices.Sort(ry)
-			r[k] = llmeter.Percentile(rx, 99) / llmeter.Percentile(ry, 99)
+		rx := bootstrap.Percentiles(rng, x, []int{99}, resamples)[0]
+		ry := bootstrap.Percentiles(rng, y, []int{99}, resamples)[0]
+		for k := range rx {
+			rx[k] /= ry[k]
 		}
-		slices.Sort(r)
-		return [3]float64{llmeter.Percentile(x, 99) / llmeter.Percentile(y, 99), r[resamples*25/1000], r[resamples*975/1000]}
+		lo, hi := bootstrap.Interval(rx)
+		return [3]float64{llmeter.Percentile(x, 99) / llmeter.Percentile(y, 99), lo, hi}
 	}
 	return ratio(af, bf), ratio(al, bl)
 }

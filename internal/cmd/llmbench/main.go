@@ -167,24 +167,16 @@ func accuracy(ctx context.Context, args []string) error {
 		// with one request per client, so that no sample pays for opening a
 		// connection. The two sides alternate round by round, so that drifts
 		// of the machine's load hit both alike.
-		clients := map[string]*http.Client{"reference": bench.NewReferenceClient(c), "llmeter": openai.NewHTTPClient(c)}
-		run := func(which string, l bench.Load) (bench.Outcome, error) {
-			l.HTTPClient = clients[which]
-			if which == "llmeter" {
-				return bench.RunLLMeter(ctx, l)
-			}
-			return bench.RunReference(ctx, l)
-		}
-		pooled := map[string]*bench.Outcome{"reference": {}, "llmeter": {}}
-		gcs := map[string]uint64{} // garbage collections during each side's rounds
-		sides := []string{"reference", "llmeter"}
-		for _, which := range sides {
-			if _, err := run(which, bench.Load{BaseURL: url, Clients: c, Requests: 1, MaxTokens: 1}); err != nil {
+		ref := &side{name: "reference", client: bench.NewReferenceClient(c), run: bench.RunReference}
+		ours := &side{name: "llmeter", client: openai.NewHTTPClient(c), run: bench.RunLLMeter}
+		sides := []*side{ref, ours}
+		for _, sd := range sides {
+			if _, err := sd.measure(ctx, bench.Load{BaseURL: url, Clients: c, Requests: 1, MaxTokens: 1}); err != nil {
 				return err
 			}
 		}
 		for range *rounds {
-			for _, which := range sides {
+			for _, sd := range sides {
 				// Collect the other side's garbage first: both run in this
 				// process, and without this the collections that one
 				// side's garbage makes necessary fall, phase-locked, in the
@@ -193,30 +185,44 @@ func accuracy(ctx context.Context, args []string) error {
 				// much per request).
 				runtime.GC()
 				before := gcCycles()
-				out, err := run(which, bench.Load{BaseURL: url, Clients: c, Requests: n, MaxTokens: tokens})
+				out, err := sd.measure(ctx, bench.Load{BaseURL: url, Clients: c, Requests: n, MaxTokens: tokens})
 				if err != nil {
 					return err
 				}
-				gcs[which] += gcCycles() - before
-				pooled[which].Samples = append(pooled[which].Samples, out.Samples...)
-				pooled[which].Errors += out.Errors
+				sd.gcs += gcCycles() - before
+				sd.pooled.Samples = append(sd.pooled.Samples, out.Samples...)
+				sd.pooled.Errors += out.Errors
 			}
 		}
-		for _, which := range sides {
-			out := pooled[which]
-			f, t, ok := bench.ErrorPercentiles(out.Samples, truthTTFT, truthTTLT)
-			fmt.Printf("%-8d %-10s %8d %5d %10s %10s %10s %10s", c, which, ok, gcs[which], ms(f[0]), ms(f[1]), ms(t[0]), ms(t[1]))
-			if which == "llmeter" {
-				f, t := bench.P99Ratio(pooled["llmeter"].Samples, pooled["reference"].Samples, truthTTFT, truthTTLT, 2000, uint64(c))
+		for _, sd := range sides {
+			f, t, ok := bench.ErrorPercentiles(sd.pooled.Samples, truthTTFT, truthTTLT)
+			fmt.Printf("%-8d %-10s %8d %5d %10s %10s %10s %10s", c, sd.name, ok, sd.gcs, ms(f[0]), ms(f[1]), ms(t[0]), ms(t[1]))
+			if sd == ours {
+				f, t := bench.P99Ratio(ours.pooled.Samples, ref.pooled.Samples, truthTTFT, truthTTLT, 2000, uint64(c))
 				fmt.Printf("  %-22s %-22s", ratio(f), ratio(t))
 			}
-			if out.Errors > 0 {
-				fmt.Printf("  (%d errors)", out.Errors)
+			if sd.pooled.Errors > 0 {
+				fmt.Printf("  (%d errors)", sd.pooled.Errors)
 			}
 			fmt.Println()
 		}
 	}
 	return nil
+}
+
+// side is one of the two clients of the accuracy benchmark, with its own
+// connections and its samples pooled over rounds.
+type side struct {
+	name   string
+	client *http.Client
+	run    func(context.Context, bench.Load) (bench.Outcome, error)
+	pooled bench.Outcome
+	gcs    uint64 // garbage collections during its rounds
+}
+
+func (s *side) measure(ctx context.Context, l bench.Load) (bench.Outcome, error) {
+	l.HTTPClient = s.client
+	return s.run(ctx, l)
 }
 
 // gcCycles is the number of garbage collections the process has completed.
